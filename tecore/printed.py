@@ -46,6 +46,11 @@ __all__ = [
     "check_averages",
     "kendall_grid",
     "GBC_ARCHITECTURES",
+    "check_choices",
+    "tau_by",
+    "tidy_stable_transfer",
+    "random_class_tasks",
+    "transferability_levels",
 ]
 
 #: Short key -> full reference of the papers the tables come from (file in ``../shared/papers``).
@@ -657,4 +662,138 @@ def kendall_grid(values, n_items: int, *, decimals: int = 3) -> pd.DataFrame:
          "on_grid": np.isclose(np.round(nearest, decimals), v, atol=10.0 ** (-decimals) / 2)},
         index=s.index,
     ).reset_index()
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers the chapters share (reshaping and bookkeeping, no TE algorithm)
+# ---------------------------------------------------------------------------------------
+def check_choices(values, valid, what: str) -> list:
+    """Validate user choices against a list of valid ones (a notebook's parameters).
+
+    ``values`` may be one value or a list; ``None`` means "all of ``valid``". Returns the
+    list of chosen values. An unknown value raises a one-line ``ValueError`` naming the
+    valid choices.
+    """
+    valid = list(valid)
+    if values is None:
+        return valid
+    if isinstance(values, (str, int, float)):
+        values = [values]
+    values = list(values)
+    bad = [v for v in values if v not in valid]
+    if bad:
+        raise ValueError(f"unknown {what} {', '.join(map(repr, bad))}; valid: {', '.join(map(str, valid))}")
+    if not values:
+        raise ValueError(f"choose at least one {what}; valid: {', '.join(map(str, valid))}")
+    return values
+
+
+def tau_by(df: pd.DataFrame, *, score: str, truth: str, index: str, columns: str,
+           fn="weighted_tau") -> pd.DataFrame:
+    """One rank correlation per group of a tidy table, as a wide table.
+
+    Parameters
+    ----------
+    df: tidy table, one row per (model, group...) with a score and a ground-truth column.
+    score, truth: the column names of the predicted score and the ground truth.
+    index, columns: the grouping columns that become the rows and columns of the result
+        (e.g. ``index="metric", columns="dataset"``: one correlation per metric and target,
+        computed over the models in that group).
+    fn: a function ``fn(score, truth) -> float`` or the name of one in
+        :mod:`tecore.evaluate` (``"weighted_tau"``, ``"weighted_tau_itm"``,
+        ``"kendall_tau"``, ``"spearman_rho"``, ``"pearson_r"``).
+    """
+    if isinstance(fn, str):
+        import importlib
+
+        fn = getattr(importlib.import_module("tecore.evaluate"), fn)
+    missing = [c for c in (score, truth, index, columns) if c not in df.columns]
+    if missing:
+        raise ValueError(f"tau_by: columns {missing} not in the table (it has {list(df.columns)})")
+    rows = [
+        (i, c, float(fn(g[score].to_numpy(float), g[truth].to_numpy(float))))
+        for (i, c), g in df.groupby([index, columns], sort=False)
+    ]
+    out = pd.DataFrame(rows, columns=[index, columns, "value"])
+    return out.pivot(index=index, columns=columns, values="value")
+
+
+def tidy_stable_transfer(table: pd.DataFrame) -> pd.DataFrame:
+    """The stable_transfer results table (Agostinelli et al., ECCV 2022; google-research
+    ``stable_transfer/transferability/results_analysis/source_model_architectures_table.csv``)
+    with tecore's column names.
+
+    Returns columns ``metric, model, dataset, backbone, score, accuracy`` where ``backbone``
+    is ``"finetuned"`` (``Trainable Backbone`` True: the whole network is trained on the
+    target) or ``"frozen"`` (only the new head is trained) and ``accuracy`` is the test
+    accuracy in [0, 1]. A table already in this form is returned as a copy.
+    """
+    cols = {"Transferability Metric": "metric", "Source Architecture": "model",
+            "Target Dataset": "dataset", "Trainable Backbone": "backbone",
+            "Transferability Metric Score": "score", "Test Accuracy": "accuracy"}
+    if set(cols.values()) <= set(table.columns):
+        return table.copy()
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise ValueError(f"not the stable_transfer results table: columns {missing} are missing")
+    out = table.rename(columns=cols)[list(cols.values())].copy()
+    out["backbone"] = np.where(out["backbone"].astype(str).str.lower() == "true",
+                               "finetuned", "frozen")
+    return out.reset_index(drop=True)
+
+
+def random_class_tasks(classes, n_tasks: int, *, min_classes: int = 2,
+                       max_classes: int | None = None, seed: int = 0) -> list[np.ndarray]:
+    """Random target tasks as random subsets of a dataset's classes (LEEP's protocol).
+
+    LEEP (Nguyen et al., ICML 2020, Sec. 5) builds many target tasks from one dataset by
+    sampling class subsets; GBC Table 2 samples "uniformly between 2% and 100% of the
+    classes". Here task ``t`` has ``k_t`` classes, ``k_t`` drawn uniformly from
+    ``[min_classes, max_classes]``, then ``k_t`` distinct classes drawn uniformly, all from
+    ``np.random.default_rng(seed)`` (the same tasks on every run). Returns a list of sorted
+    class arrays.
+    """
+    classes = np.unique(np.asarray(classes))
+    max_classes = len(classes) if max_classes is None else int(max_classes)
+    if not 2 <= min_classes <= max_classes <= len(classes):
+        raise ValueError(
+            f"need 2 <= min_classes <= max_classes <= {len(classes)} (the number of classes), "
+            f"got min_classes={min_classes}, max_classes={max_classes}"
+        )
+    if n_tasks < 1:
+        raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for _ in range(int(n_tasks)):
+        k = min_classes + int(rng.random() * (max_classes - min_classes + 1))
+        keys = rng.random(len(classes))
+        tasks.append(np.sort(classes[np.argsort(keys, kind="stable")[:k]]))
+    return tasks
+
+
+def transferability_levels(score, truth, *, n_levels: int = 5) -> pd.DataFrame:
+    """LEEP's "transferability levels": bin tasks by score, average the ground truth per bin.
+
+    LEEP (Nguyen et al., ICML 2020, Sec. 5.1 and supplementary Figs. 1-2) splits the range of
+    LEEP scores of its random target tasks into equal-width intervals and reports the mean
+    accuracy of the tasks in each; accuracy should rise with the level. Returns one row per
+    non-empty level: ``level`` (1 = lowest scores), ``score_low``, ``score_high``,
+    ``n_tasks``, ``mean_truth``.
+    """
+    s = np.asarray(score, dtype=float)
+    t = np.asarray(truth, dtype=float)
+    if s.shape != t.shape or s.ndim != 1 or len(s) < n_levels:
+        raise ValueError(
+            f"score and truth must be 1-D of the same length >= n_levels ({n_levels}), "
+            f"got {s.shape} and {t.shape}"
+        )
+    if not (np.isfinite(s).all() and np.isfinite(t).all()):
+        raise ValueError("score and truth must be finite")
+    edges = np.linspace(s.min(), s.max(), n_levels + 1)
+    level = np.clip(np.searchsorted(edges, s, side="right"), 1, n_levels)
+    df = pd.DataFrame({"level": level, "truth": t})
+    out = df.groupby("level")["truth"].agg(n_tasks="size", mean_truth="mean").reset_index()
+    out.insert(1, "score_low", edges[out["level"] - 1])
+    out.insert(2, "score_high", edges[out["level"]])
     return out

@@ -263,3 +263,68 @@ def test_ped_table4_against_the_ground_truth_of_the_authors_code():
         ("infomin", "dtd"): -0.27, ("moco-v1", "cifar10"): 10.0, ("pcl-v1", "cifar10"): 10.0,
         ("pcl-v1", "voc2007"): -10.0, ("simclr-v2", "dtd"): -20.0,
     }
+
+
+# ---------------------------------------------------------------- chapter helpers
+def test_check_choices():
+    assert printed.check_choices(None, ["a", "b"], "x") == ["a", "b"]
+    assert printed.check_choices("b", ["a", "b"], "x") == ["b"]
+    with pytest.raises(ValueError, match="unknown target 'c'; valid: a, b"):
+        printed.check_choices(["a", "c"], ["a", "b"], "target")
+    with pytest.raises(ValueError, match="at least one"):
+        printed.check_choices([], ["a"], "target")
+
+
+def test_tau_by_groups_and_pivots():
+    from scipy.stats import kendalltau
+
+    df = pd.DataFrame({
+        "metric": ["m"] * 6 + ["n"] * 6,
+        "dataset": (["d1"] * 3 + ["d2"] * 3) * 2,
+        "score": [1, 2, 3, 3, 2, 1, 1, 2, 3, 1, 3, 2],
+        "acc": [10, 20, 30, 10, 20, 30, 30, 20, 10, 10, 20, 30],
+    })
+    out = printed.tau_by(df, score="score", truth="acc", index="metric", columns="dataset",
+                         fn=lambda s, t: kendalltau(s, t)[0])
+    assert out.loc["m", "d1"] == 1.0 and out.loc["m", "d2"] == -1.0 and out.loc["n", "d1"] == -1.0
+    np.testing.assert_allclose(out.loc["n", "d2"], 1 / 3)
+    with pytest.raises(ValueError, match="not in the table"):
+        printed.tau_by(df, score="nope", truth="acc", index="metric", columns="dataset", fn=min)
+
+
+def test_tidy_stable_transfer_renames_and_maps_the_backbone():
+    raw = pd.DataFrame({
+        "Transferability Metric": ["gbc", "gbc"], "Source Architecture": ["resnet50"] * 2,
+        "Transferability Metric Score": [-2.0, -2.0], "Test Accuracy": [0.6, 0.7],
+        "Trainable Backbone": [False, True], "Target Dataset": ["dtd"] * 2,
+    })
+    out = printed.tidy_stable_transfer(raw)
+    assert list(out.columns) == ["metric", "model", "dataset", "backbone", "score", "accuracy"]
+    assert out["backbone"].tolist() == ["frozen", "finetuned"]
+    pd.testing.assert_frame_equal(printed.tidy_stable_transfer(out), out)
+    with pytest.raises(ValueError, match="stable_transfer"):
+        printed.tidy_stable_transfer(raw.drop(columns="Test Accuracy"))
+
+
+def test_random_class_tasks_are_reproducible_subsets():
+    a = printed.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=3)
+    b = printed.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=3)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(2 <= len(t) <= 5 and len(set(t)) == len(t) and set(t) <= set(range(10)) for t in a)
+    assert {len(t) for t in a} == {2, 3, 4, 5}
+    c = printed.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=4)
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+    with pytest.raises(ValueError, match="min_classes"):
+        printed.random_class_tasks(np.arange(3), 2, min_classes=2, max_classes=4)
+
+
+def test_transferability_levels_hand_example():
+    score = np.array([0.0, 0.1, 0.5, 0.9, 1.0, 1.0])
+    truth = np.array([1.0, 3.0, 5.0, 7.0, 8.0, 9.0])
+    out = printed.transferability_levels(score, truth, n_levels=2)  # edges 0, .5, 1
+    assert out["level"].tolist() == [1, 2]
+    assert out["n_tasks"].tolist() == [2, 4]  # 0.5 sits on the edge: goes to the upper bin
+    np.testing.assert_allclose(out["mean_truth"], [2.0, 7.25])
+    np.testing.assert_allclose(out[["score_low", "score_high"]].to_numpy(), [[0, 0.5], [0.5, 1]])
+    with pytest.raises(ValueError, match="same length"):
+        printed.transferability_levels(score, truth[:-1])
