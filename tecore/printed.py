@@ -46,6 +46,7 @@ __all__ = [
     "check_averages",
     "kendall_grid",
     "GBC_ARCHITECTURES",
+    "DATASET_ALIASES",
     "check_choices",
     "tau_by",
     "tidy_stable_transfer",
@@ -474,6 +475,13 @@ _add(
     notes="With 10 models and no ties, Kendall's tau is (C - D)/45 with C - D odd; 65 of the "
     "70 cells lie on that grid (see kendall_grid), the other 5 imply ties.",
 )
+
+#: Dataset names used in the printed tables -> names in :func:`tecore.data.list_datasets`,
+#: where they differ (the tables keep the names of the ground truth they line up with).
+DATASET_ALIASES: dict[str, str] = {
+    "flowers": "flowers102", "food": "food101", "oxford_flowers102": "flowers102",
+    "oxford_iiit_pet": "pets", "fashion_mnist": "fashion-mnist",
+}
 
 #: name -> :class:`PrintedTable`
 TABLES: dict[str, PrintedTable] = {t.name: t for t in _TABLES}
