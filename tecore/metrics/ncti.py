@@ -1,0 +1,121 @@
+"""NCTI: neural-collapse-informed transferability index (Wang et al., ICCV 2023).
+
+Pool-level: :func:`ncti_terms` computes the three per-model terms, :func:`combine` turns a
+pool's terms into one score per model.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_features_labels, check_positive_int
+from ._pca import pca_scores
+from ._pool_minmax import check_terms, minmax
+
+__all__ = ["ncti_terms", "combine", "TERMS"]
+
+#: term names returned by :func:`ncti_terms`, in order
+TERMS = ("seli", "ncc", "vc")
+
+
+def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_components: int = 32) -> dict:
+    r"""NCTI's three per-model terms ``{"seli", "ncc", "vc"}`` (BUserName/NCTI ``metrics.py``
+    ``NCTI_Score``, which returns them as ``(all_lowfeat_nuc, sfda_score, log(class_pred_nuc))``).
+
+    Steps, following the official code:
+
+    1. PCA of the features to ``n_components`` (64) dimensions, giving ``Z`` and the
+       explained variances :math:`\lambda_k` (``ddof=1``).
+    2. A linear discriminant analysis of ``Z`` (scikit-learn ``LinearDiscriminantAnalysis``,
+       as the official code): with shrinkage
+       :math:`s = \max(\exp(-\sum_{k\le 32}\lambda_k), 10^{-10})` and ``solver="eigen"``, or,
+       when ``s`` hits the floor :math:`10^{-10}`, ``solver="svd"`` without shrinkage.
+    3. The terms:
+
+       * ``seli`` (simplex encoded label interpolation geometry; printed "seli" by the
+         official script): nuclear norm of the centred LDA projection
+         :math:`\|H - \bar H\|_*`, :math:`H = \mathrm{LDA.transform}(Z)` (N x min(C-1, d));
+         higher = better;
+       * ``ncc`` (nearest-centre classifier; "ncc"): mean LDA posterior of the true class,
+         :math:`\frac1N\sum_i p(y_i|z_i)`; higher = better;
+       * ``vc`` (within-class variability collapse; "vc"):
+         :math:`\log\sum_c \|P_c\|_*`, :math:`P_c` the (n_c x C) posteriors of class ``c``'s
+         samples; *lower* = more collapsed = better (it enters :func:`combine` with a minus
+         sign, as in the official evaluation scripts).
+
+    Parameters
+    ----------
+    features : (N, D) array; labels : (N,) class labels (>= 2 classes).
+    n_components : int, default 64 (official ``PCA(n_components=64)``); clipped to
+        ``min(N, D)`` (scikit-learn raises there).
+    n_shrinkage_components : int, default 32 (official ``explained_variance_[:32]``).
+
+    Returns
+    -------
+    dict of floats ``{"seli", "ncc", "vc"}``; combine a pool with :func:`combine`.
+
+    Complexity: O(N D min(N, D)) for the PCA, O(N d^2 + N C d) for the LDA and
+    O(sum_c n_c C min(n_c, C)) for the class nuclear norms.
+
+    Differences from the official code: the PCA is exact, in float64 (the official
+    ``PCA(n_components=64)`` uses scikit-learn's ``svd_solver="auto"``, which for inputs
+    larger than 500 x 500 is a *randomized* SVD with no fixed seed, so the official terms
+    vary slightly from run to run; on inputs where scikit-learn picks an exact solver the
+    values agree). The LDA is fitted on the PCA scores exactly as officially; its results
+    do not depend on the signs of the principal components.
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    n_components = check_positive_int(n_components, "n_components")
+    n_shrinkage_components = check_positive_int(n_shrinkage_components, "n_shrinkage_components")
+    X, y, _, C = check_features_labels(features, labels, method="NCTI")
+    Z, ev = pca_scores(X, n_components)
+    s = max(float(np.exp(-ev[:n_shrinkage_components].sum())), 1e-10)
+    if s == 1e-10:
+        clf = LinearDiscriminantAnalysis(solver="svd")
+    else:
+        clf = LinearDiscriminantAnalysis(solver="eigen", shrinkage=s)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Variables are collinear")
+        H = clf.fit_transform(Z, y)
+        P = clf.predict_proba(Z)
+    H = H - H.mean(axis=0, keepdims=True)
+    seli = float(np.sum(np.linalg.svd(H, compute_uv=False))) if H.size else 0.0
+    n = Z.shape[0]
+    ncc = float(np.mean(P[np.arange(n), y]))
+    order = np.argsort(y, kind="stable")
+    bounds = np.searchsorted(y[order], np.arange(C + 1))
+    nuc = 0.0
+    for c in range(C):  # one small SVD per class (loop over classes, not samples)
+        Pc = P[order[bounds[c]:bounds[c + 1]]]
+        nuc += float(np.sum(np.linalg.svd(Pc, compute_uv=False)))
+    return {"seli": seli, "ncc": ncc, "vc": float(np.log(nuc))}
+
+
+def combine(terms: pd.DataFrame) -> pd.Series:
+    r"""NCTI score of every model in a pool:
+    ``minmax(seli) + minmax(ncc) - minmax(vc)``.
+
+    Each term is min-max normalised over the models of the pool, then summed with the
+    official signs (BUserName/NCTI ``evaluate_metric_group1_cpu.py``:
+    ``score = mcscore + mascore - cpscore``, i.e. ncc + seli - vc; the within-class
+    variability term enters negatively because a smaller nuclear norm means more collapse).
+
+    Parameters
+    ----------
+    terms : DataFrame, one row per model (index = model names), columns ``"seli"``,
+        ``"ncc"``, ``"vc"`` (the dicts from :func:`ncti_terms`); extra columns are ignored.
+
+    Returns
+    -------
+    Series (index = models, name ``"ncti"``), higher = better, in [-1, 2].
+
+    A pool of fewer than two models raises ``ValueError`` (min-max over one value is
+    undefined). A term that is constant over the pool contributes 0 to every model (the
+    official script divides by zero there).
+    """
+    T = check_terms(terms, TERMS, method="NCTI")
+    out = minmax(T["seli"]) + minmax(T["ncc"]) - minmax(T["vc"])
+    return pd.Series(out, index=T.index, name="ncti")
