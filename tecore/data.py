@@ -468,6 +468,8 @@ _register(DatasetSpec(
     aliases=("sklearn-digits",), license="CC BY 4.0",
 ))
 
+#: Where Debian's ``dataset-fashion-mnist`` package puts the four files.
+FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot")
 # MD5s of the four official files *after decompression* (the Debian package re-compresses
@@ -715,7 +717,7 @@ def _load_fashion(spec, split, root, size, download, verify) -> Dataset:
         dirs += [b / "fashion-mnist", b, b / "FashionMNIST" / "raw"]
     if os.environ.get("FASHION_MNIST_DIR"):
         dirs.append(Path(os.environ["FASHION_MNIST_DIR"]))
-    dirs.append(Path("/usr/share/datasets/fashion-mnist"))
+    dirs.append(FASHION_SYSTEM_DIR)
     for m in mirror_dirs():
         dirs += [m / "fashion-mnist", m / "FashionMNIST" / "raw"]
     dirs += [data_dir() / "fashion-mnist", data_dir() / "FashionMNIST" / "raw"]
