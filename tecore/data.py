@@ -66,6 +66,7 @@ __all__ = [
     "list_datasets",
     "get_spec",
     "load",
+    "from_arrays",
     "subsample_per_class",
     "official_fold_indices",
     "data_dir",
@@ -607,6 +608,32 @@ def load(
         ds.meta.update(per_class=int(per_class), seed=int(seed))
     ds.meta.setdefault("registry", spec_name)
     return ds
+
+
+def from_arrays(images, labels, *, name: str = "arrays", split: str = "all",
+                classes: Sequence[str] | None = None) -> Dataset:
+    """A :class:`Dataset` from in-memory arrays (same rules as a user ``.npz``: images
+    ``(N, H, W)``, ``(N, H, W, C)`` or ``(N, C, H, W)``, uint8 or floats in [0, 1]; integer
+    or string labels). The content fingerprint hashes the pixels, so cache keys follow the
+    data, not the ``name``."""
+    imgs = _as_uint8_nhwc(images, name)
+    y = np.asarray(labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or len(y) != len(imgs):
+        raise ValueError(f"{name}: labels of shape {y.shape} do not match {len(imgs)} images")
+    if y.dtype.kind in "iub":
+        y = y.astype(np.int64)
+        if y.size and y.min() < 0:
+            raise ValueError(f"{name}: negative labels")
+        names = tuple(str(c) for c in classes) if classes is not None else tuple(
+            str(i) for i in range(int(y.max(initial=-1)) + 1))
+    else:
+        uniq, y = np.unique(y.astype(str), return_inverse=True)
+        y = y.astype(np.int64)
+        names = tuple(str(u) for u in uniq)
+    return Dataset(name=name, split=split, images=imgs, labels=y, classes=names,
+                   indices=np.arange(len(y), dtype=np.int64), meta={"source": f"arrays:{name}"})
 
 
 # --------------------------------------------------------------------------------------

@@ -106,8 +106,11 @@ def _resolve_dataset(dataset):
 
     if isinstance(dataset, str):
         return data.load(dataset)
+    if isinstance(dataset, tuple) and len(dataset) == 2:
+        return data.from_arrays(*dataset)
     if not (hasattr(dataset, "images") and hasattr(dataset, "labels")):
-        raise ValueError("dataset must be a tecore.data.Dataset (tecore.data.load(...)) or a dataset name; "
+        raise ValueError("dataset must be a tecore.data.Dataset (tecore.data.load(...)), an (images, labels) "
+                         "tuple or a dataset name; "
                          f"got {type(dataset).__name__}")
     if len(dataset.labels) == 0:
         raise ValueError("dataset is empty")
@@ -249,8 +252,9 @@ def extract(
     ----------
     model_name_or_created : str or (model, preprocess, spec)
         A :mod:`tecore.zoo` name, or what ``tecore.zoo.create`` returns.
-    dataset : tecore.data.Dataset or str
-        From :func:`tecore.data.load` (a name is loaded with its defaults).
+    dataset : tecore.data.Dataset, (images, labels) or str
+        From :func:`tecore.data.load` (a name is loaded with its defaults); a tuple goes
+        through :func:`tecore.data.from_arrays`.
     batch_size : int
         Forward batch size (does not enter the cache key).
     device : str or torch.device, optional

@@ -349,3 +349,13 @@ def test_torchvision_set_from_local_layout(tmp_path, monkeypatch):
     ds = data.load("cifar-10", "train", root=tmp_path)
     assert ds.images.shape == (20, 32, 32, 3) and ds.labels.tolist() == [0, 1, 2, 3] * 5
     assert ds.classes[:2] == ("c0", "c1")
+
+
+def test_from_arrays():
+    imgs = np.random.default_rng(0).integers(0, 256, (6, 5, 5), dtype=np.uint8)
+    ds = data.from_arrays(imgs, np.array(["x", "y", "x", "y", "x", "y"]))
+    assert ds.images.shape == (6, 5, 5, 1) and ds.classes == ("x", "y")
+    assert ds.labels.tolist() == [0, 1, 0, 1, 0, 1]
+    assert data.from_arrays(imgs, [0, 1] * 3).fingerprint() != data.from_arrays(imgs[::-1], [0, 1] * 3).fingerprint()
+    with pytest.raises(ValueError, match="do not match"):
+        data.from_arrays(imgs, [0, 1])

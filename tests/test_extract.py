@@ -174,6 +174,18 @@ def test_corrupt_chunks_and_tmp_files_are_ignored(breast, cache_dir):
     assert store.get(out.meta["key"]) is not None
 
 
+def test_arrays_tuple_dataset(breast, cache_dir):
+    a = ex.extract(_created(), breast, cache=False, progress=False)
+    b = ex.extract(_created(), (breast.images, breast.labels), cache_dir=cache_dir, progress=False)
+    np.testing.assert_array_equal(a.features, b.features)
+    flipped = breast.images.copy()
+    flipped[0, 0, 0, 0] ^= 1
+    m = Tiny()
+    ex.extract((m, _preprocess(), _created()[2]), (flipped, breast.labels), cache_dir=cache_dir,
+               progress=False)
+    assert m.calls == 1  # other pixels -> other fingerprint -> a miss
+
+
 def test_lazy_imagefolder_dataset(tmp_path):
     from PIL import Image
 
