@@ -896,6 +896,9 @@ def _user_path(name) -> tuple[str, Path] | None:
             return None
         _must_exist(p, s)
         return ("npz", p) if p.is_file() else ("folder", p)
+    if _norm(s) not in _ALIASES and Path(s).exists():  # a relative path without a separator
+        p = Path(s)
+        return ("npz", p) if p.is_file() else ("folder", p)
     return None
 
 

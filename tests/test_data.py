@@ -246,13 +246,15 @@ def test_imagefolder(tmp_path):
     assert np.asarray(rs.images).shape == (2, 6, 6, 3) and rs.labels.tolist() == [0, 1]
 
 
-def test_imagefolder_with_splits(tmp_path):
+def test_imagefolder_with_splits(tmp_path, monkeypatch):
     _write_folder(tmp_path / "d" / "train", n=(2, 2))
     _write_folder(tmp_path / "d" / "test", n=(1, 1))
     assert len(data.load(tmp_path / "d")) == 4
     assert len(data.load(tmp_path / "d", "test")) == 2
     with pytest.raises(ValueError, match="splits"):
         data.load(tmp_path / "d", "val")
+    monkeypatch.chdir(tmp_path)
+    assert len(data.load("d", "test")) == 2  # a relative path without a separator
 
 
 def test_npz_variants(tmp_path):
