@@ -140,12 +140,14 @@ _SPECS = [
         "gbc", "tecore.metrics.gbc:gbc", _F, "gbc",
         "Pandy et al., Transferability estimation using Bhattacharyya class separability, CVPR 2022; "
         "google-research stable_transfer/transferability/gbc.py",
-        {"n_components": 64, "gaussian_type": "spherical"},
+        {"n_components": 64, "gaussian_type": "spherical", "official": False},
     ),
     MetricSpec(
         "parc", "tecore.metrics.parc:parc", _F, "parc",
-        "Bolya et al., Scalable diverse model selection for accessible transfer learning, NeurIPS 2021; dbolya/parc",
-        {"n_components": 32},
+        "Bolya et al., Scalable diverse model selection for accessible transfer learning, NeurIPS 2021; dbolya/parc "
+        "methods.py (PCA settings); 15000-sample cap from the SFDA/NCTI/ETran PARC_Score wrappers",
+        {"n_components": 32, "svd_solver": "randomized", "iterated_power": 1, "random_state": 1919,
+         "max_samples": 15000},
     ),
     MetricSpec(
         "sfda", "tecore.metrics.sfda:sfda", _F, "sfda",
@@ -154,12 +156,16 @@ _SPECS = [
     MetricSpec(
         "ncti", "tecore.metrics.ncti:ncti_terms", _F, "ncti",
         "Wang et al., How far pre-trained models are from neural collapse on the target dataset "
-        "informs their transferability (NCTI), ICCV 2023; BUserName/NCTI",
+        "informs their transferability (NCTI), ICCV 2023; BUserName/NCTI metrics.py NCTI_Score, "
+        "evaluate_metric_group1_cpu.py (combination)",
+        {"n_components": 64, "n_shrinkage_components": 32},
         combine="tecore.metrics.ncti:combine",
     ),
     MetricSpec(
         "etran", "tecore.metrics.etran:etran_terms", _F, "etran",
-        "Gholami et al., ETran: energy-based transferability estimation, ICCV 2023; mgholamikn/ETran",
+        "Gholami et al., ETran: energy-based transferability estimation, ICCV 2023; mgholamikn/ETran "
+        "metrics.py (LDA_Score, Energy_Score), tw.py (0.85/0.15 combination)",
+        {"energy_percent": 0.5, "official": False},
         combine="tecore.metrics.etran:combine",
     ),
     MetricSpec(
