@@ -189,3 +189,20 @@ def test_property_range_and_no_mutation(seed, c):
         v = gbc(X, y, gaussian_type=kind)
         assert -c * (c - 1) - 1e-9 <= v <= 0
     assert np.array_equal(X, X0)
+
+
+@pytest.mark.parametrize("shape", [(120, 40), (30, 90)])  # N > D and N < D code paths
+def test_exact_pca_helper_matches_sklearn_full(shape):
+    from sklearn.decomposition import PCA
+
+    from tecore.metrics._pca import pca_scores
+    X = np.random.default_rng(11).normal(size=shape) @ np.diag(np.linspace(3, 0.1, shape[1]))
+    k = 10
+    Z, ev = pca_scores(X, k)
+    ref = PCA(n_components=k, svd_solver="full").fit(X)
+    Zr = ref.transform(X)
+    np.testing.assert_allclose(ev, ref.explained_variance_, rtol=1e-9)
+    np.testing.assert_allclose(np.abs(Z), np.abs(Zr), rtol=1e-7, atol=1e-9)
+    # sign convention: the largest |loading| of each component is positive
+    V = np.linalg.lstsq(X - X.mean(0), Z, rcond=None)[0]
+    assert np.all(V[np.argmax(np.abs(V), axis=0), np.arange(k)] > 0)

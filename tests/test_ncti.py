@@ -121,3 +121,8 @@ def test_bad_input_raises_clear_error(n, bad):
         kw = {"n_components": 0}
     with pytest.raises(ValueError):
         ncti_terms(X, y, **kw)
+
+
+def test_fewer_dimensions_than_components_is_clipped():
+    X, y = _data(7, 200, 10, 3, 0.6, 2.0)  # D=10 < 64: the official PCA(64) raises
+    assert ncti_terms(X, y) == pytest.approx(ncti_terms(X, y, n_components=10), rel=1e-12)
