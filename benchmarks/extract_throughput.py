@@ -17,7 +17,9 @@ Usage::
         --n 256 --batch-size 64 --workers 0 --out benchmarks/results/extract_throughput_cpu.md
 
 ``--models`` takes zoo names or a zoo group name (whatever ``tecore.zoo`` accepts; a group
-is expanded with ``tecore.zoo.list_models(group)`` when that exists).
+is expanded with ``tecore.zoo.list_models(group)`` when that exists), or ``tv:<arch>`` for a
+randomly initialised torchvision architecture wrapped the way ``tecore.zoo.create`` wraps
+models (speed does not depend on the weights; ``--size`` sets its input size).
 """
 from __future__ import annotations
 
@@ -31,10 +33,13 @@ import numpy as np
 
 
 def _expand(models: list[str]) -> list[str]:
-    from tecore import zoo
-
     out = []
     for m in models:
+        if m.startswith("tv:"):
+            out.append(m)
+            continue
+        from tecore import zoo
+
         lister = getattr(zoo, "list_models", None) or getattr(zoo, "names", None)
         names = None
         if lister is not None:
@@ -44,6 +49,43 @@ def _expand(models: list[str]) -> list[str]:
                 names = None
         out += list(names) if names else [m]
     return out
+
+
+def _torchvision_stand_in(arch: str, size: int):
+    """(model, preprocess, spec) for an untrained torchvision ``arch`` (throughput only)."""
+    import types
+
+    import torch
+    import torchvision
+    from torchvision import transforms as T
+
+    net = torchvision.models.get_model(arch, weights=None)
+    head_attr = "fc" if hasattr(net, "fc") else "classifier"
+    head = getattr(net, head_attr)
+    setattr(net, head_attr, torch.nn.Identity())
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.head = net, head
+
+        def forward(self, x):
+            f = self.body(x)
+            return f, self.head(f)
+
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    spec = types.SimpleNamespace(name=f"tv:{arch}", input_size=size, mean=mean, std=std,
+                                 grad_layers=None, weights_sha256="random-init")
+    pre = T.Compose([T.Resize((size, size)), T.ToTensor(), T.Normalize(mean, std)])
+    return Wrapped(), pre, spec
+
+
+def _create(name: str, size: int):
+    if name.startswith("tv:"):
+        return _torchvision_stand_in(name[3:], size)
+    from tecore import zoo
+
+    return zoo.create(name)
 
 
 def _sync(dev):
@@ -95,7 +137,7 @@ def extract_speed(created, ds, batch_size, dev, workers, repeats=1):
 def main(argv=None):
     import torch
 
-    from tecore import data, zoo
+    from tecore import data
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["offline"])
@@ -103,10 +145,12 @@ def main(argv=None):
     ap.add_argument("--split", default="train")
     ap.add_argument("--n", type=int, default=256, help="images (first n of the split)")
     ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--workers", type=int, nargs="+", default=[0],
+                    help="DataLoader worker counts to measure (one row each)")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--device", default=None)
+    ap.add_argument("--size", type=int, default=112, help="input size of tv:<arch> stand-ins")
     ap.add_argument("--out", default=None, help="write a markdown table here")
     a = ap.parse_args(argv)
     if a.threads:
@@ -116,28 +160,29 @@ def main(argv=None):
     ds = ds.subset(np.arange(min(a.n, len(ds))))
     rows = []
     for name in _expand(a.models):
-        created = zoo.create(name)
+        created = _create(name, a.size)
         model, preprocess, spec = created
         fwd = forward_only(model, preprocess, ds, a.batch_size, dev, repeats=a.repeats)
-        ext = extract_speed(created, ds, a.batch_size, dev, a.workers, repeats=a.repeats)
-        rows.append((name, str(getattr(spec, "input_size", "?")), fwd, ext, ext / fwd))
-        print(f"{name:32s} forward {fwd:8.1f} img/s   extract {ext:8.1f} img/s   {100 * ext / fwd:5.1f} %",
-              flush=True)
+        for w in a.workers:
+            ext = extract_speed(created, ds, a.batch_size, dev, w, repeats=a.repeats)
+            rows.append((name, str(getattr(spec, "input_size", "?")), w, fwd, ext, ext / fwd))
+            print(f"{name:32s} workers {w} forward {fwd:8.1f} img/s   extract {ext:8.1f} img/s   "
+                  f"{100 * ext / fwd:5.1f} %", flush=True)
     dev_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else (platform.processor() or platform.machine())
     head = [
         "# Extraction throughput vs forward-only",
         "",
         f"* device: {dev.type} ({dev_name}); torch {torch.__version__}; threads {torch.get_num_threads()}",
         f"* dataset: {a.dataset}/{a.split}, first {len(ds)} images; batch size {a.batch_size}; "
-        f"DataLoader workers {a.workers}; repeats {a.repeats}",
+        f"repeats {a.repeats}",
         "* forward-only: preprocessed tensors already on the device, bare `model(x)` loop;",
         "  extract: `tecore.extract.extract(..., cache=False)` end to end (decode, preprocess, copy, gather).",
         f"* command: `python benchmarks/extract_throughput.py {' '.join(argv or [])}`".rstrip(),
         "",
-        "| model | input | forward-only img/s | extract img/s | extract / forward |",
-        "|---|---|---:|---:|---:|",
+        "| model | input | workers | forward-only img/s | extract img/s | extract / forward |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    lines = head + [f"| {n} | {s} | {f:.1f} | {e:.1f} | {100 * r:.1f} % |" for n, s, f, e, r in rows]
+    lines = head + [f"| {n} | {s} | {w} | {f:.1f} | {e:.1f} | {100 * r:.1f} % |" for n, s, w, f, e, r in rows]
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
