@@ -92,8 +92,11 @@ class Features:
 # --------------------------------------------------------------------------------------
 def _resolve_model(model_name_or_created):
     if isinstance(model_name_or_created, str):
-        from tecore import zoo
-
+        try:
+            from tecore import zoo
+        except ImportError as e:
+            raise ValueError(f"model {model_name_or_created!r}: tecore.zoo cannot be imported ({e}); "
+                             "pass a (model, preprocess, spec) triple instead") from None
         return zoo.create(model_name_or_created)
     if isinstance(model_name_or_created, (tuple, list)) and len(model_name_or_created) == 3:
         return tuple(model_name_or_created)

@@ -214,7 +214,6 @@ def test_errors(breast):
 
 
 def test_unknown_zoo_model(breast):
-    pytest.importorskip("tecore.zoo", reason="tecore.zoo is written in parallel")
     with pytest.raises(ValueError):
         ex.extract("no-such-model-xyz", breast, cache=False)
 
