@@ -1,0 +1,342 @@
+"""Score a pool of models with many metrics, and judge the metrics against the truth.
+
+A *pool* maps a model name to what was extracted from that model on one target dataset:
+
+* a mapping with some of the keys ``"features"`` (N, D), ``"probs"`` (N, K source-class
+  probabilities), ``"logits"`` (N, K; turned into ``probs`` by a softmax when ``probs`` is
+  absent), ``"labels"`` (N,), ``"grad_ratio"`` (float), or
+* an object with those attributes, e.g. :class:`tecore.extract.Features` (its ``probs``
+  property is used; a headless model simply has no ``probs``).
+
+:func:`score_pool` computes every requested metric for every model and returns a tidy
+DataFrame (one row per model x metric). Pool-level metrics (NCTI, ETran, LP x FU) are
+computed in two steps, as the registry describes: the per-model terms, then the metric's
+``combine`` over the models of the pool. :func:`evaluate_pool` turns the scores into rank
+correlations with the ground truth, one row per metric.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> pool = {m: {"features": rng.normal(size=(60, 5)) + i, "labels": np.repeat([0, 1, 2], 20)}
+...         for i, m in enumerate(["a", "b", "c"])}
+>>> df = score_pool(pool, ["sfda"], progress=False)  # doctest: +SKIP
+>>> list(df.columns)  # doctest: +SKIP
+['model', 'metric', 'score', 'seconds', 'note']
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["score_pool", "minmax", "flip_sign", "wide", "evaluate_pool", "model_inputs", "INPUT_KEYS"]
+
+#: the inputs a metric may take (see :class:`tecore.metrics.MetricSpec`)
+INPUT_KEYS = ("features", "probs", "labels", "grad_ratio")
+COLUMNS = ["model", "metric", "score", "seconds", "note"]
+
+
+# --------------------------------------------------------------------------------------
+# inputs of one model
+# --------------------------------------------------------------------------------------
+def _softmax(z) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def model_inputs(entry: Any, *, labels=None) -> dict[str, Any]:
+    """The metric inputs available for one pool entry, as a dict (missing ones absent).
+
+    ``entry`` is a mapping or an object with attributes (``Features``). ``probs`` falls back
+    to ``softmax(logits)``; ``labels`` falls back to the pool-wide ``labels`` argument
+    (an entry's own labels take precedence — they are aligned with its rows).
+    """
+    out: dict[str, Any] = {}
+    keys = INPUT_KEYS + ("logits",)
+    if isinstance(entry, Mapping):
+        unknown = [k for k in entry if k not in keys and k != "meta"]
+        if unknown:
+            raise ValueError(f"unknown input key(s) {unknown}; a pool entry may hold "
+                             f"{', '.join(keys)}.")
+        got = {k: entry[k] for k in keys if k in entry and entry[k] is not None}
+    elif isinstance(entry, np.ndarray):
+        got = {"features": entry}
+    else:
+        got = {}
+        for k in keys:
+            try:
+                v = getattr(entry, k, None)
+            except ValueError:  # Features.probs of a headless model
+                v = None
+            if v is not None:
+                got[k] = v
+        if not got:
+            raise ValueError(f"a pool entry must be a mapping or have attributes among {keys}; "
+                             f"got {type(entry).__name__}.")
+    out.update({k: v for k, v in got.items() if k in INPUT_KEYS})
+    if "probs" not in out and "logits" in got:
+        out["probs"] = _softmax(got["logits"])
+    if "labels" not in out and labels is not None:
+        out["labels"] = labels
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# scoring
+# --------------------------------------------------------------------------------------
+def _hyper_for(spec, hyper: Mapping) -> tuple[dict, dict]:
+    h = dict(hyper.get(spec.name, {}) or {})
+    combine_kwargs = dict(h.pop("combine_kwargs", {}) or {})
+    return h, combine_kwargs
+
+
+def _fail(exc: BaseException, model, metric) -> Exception:
+    msg = f"metric {metric!r} failed on model {model!r}: {type(exc).__name__}: {exc}"
+    return ValueError(msg) if isinstance(exc, ValueError) else RuntimeError(msg)
+
+
+def score_pool(pool: Mapping[str, Any], metrics, *, labels=None, hyper: Mapping | None = None,
+               errors: str = "raise", progress: bool = True, **hyper_per_metric) -> pd.DataFrame:
+    """Compute metrics for every model of a pool.
+
+    Parameters
+    ----------
+    pool : mapping model name -> inputs (see the module docstring).
+    metrics : a registered name or a list of names (:func:`tecore.metrics.names`; composed
+        names such as ``"ped+logme"`` work too). A :class:`tecore.metrics.MetricSpec`
+        instance is accepted as well (a custom metric that is not registered).
+    labels : target labels shared by all models (used where an entry has no ``labels``).
+    hyper, **hyper_per_metric : per-metric hyper-parameters, ``logme={"max_iter": 20}`` or
+        ``hyper={"ped+logme": {...}}`` for names that are not identifiers. For a pool-level
+        metric a ``"combine_kwargs"`` entry is passed to its combiner
+        (e.g. ``etran={"combine_kwargs": {"weights": {...}}}``).
+    errors : ``"raise"`` (default): the first metric that fails stops everything with an
+        error naming the model and the metric (``ValueError`` when the metric raised one,
+        else ``RuntimeError``). ``"nan"``: record NaN and the error in ``note``, go on.
+    progress : show a tqdm bar over (model, metric) pairs.
+
+    Missing inputs
+        A model that lacks an input the metric needs (e.g. ``probs`` for LEEP on a headless
+        model) is **not** an error: its score is NaN, ``note`` says what is missing, and one
+        ``UserWarning`` lists all such (model, metric) pairs.
+
+    Returns
+    -------
+    DataFrame with columns ``model``, ``metric``, ``score`` (float, higher = better),
+    ``seconds`` (wall clock of that model's metric call; for a pool-level metric, the
+    per-model terms plus an equal share of the combination) and ``note`` (``""`` when all
+    went well). The per-model terms of pool-level metrics are kept in
+    ``df.attrs["terms"][metric]`` (DataFrame model x term).
+    """
+    from tecore import metrics as registry
+
+    if errors not in ("raise", "nan"):
+        raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}.")
+    if not isinstance(pool, Mapping) or len(pool) == 0:
+        raise ValueError("pool must be a non-empty mapping {model name: inputs}.")
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    metrics = list(metrics)
+    if not metrics:
+        raise ValueError("no metrics given; see tecore.metrics.names().")
+    # unknown names fail here, before any work; MetricSpec instances (custom metrics) pass as-is
+    specs = [m if isinstance(m, registry.MetricSpec) else registry.get(m) for m in metrics]
+    hyper_all = {**{k.lower(): v for k, v in (hyper or {}).items()},
+                 **{k.lower(): v for k, v in hyper_per_metric.items()}}
+    unknown = [k for k in hyper_all if k not in {s.name for s in specs}]
+    if unknown:
+        raise ValueError(f"hyper-parameters given for {unknown}, which are not among the metrics "
+                         f"requested ({[s.name for s in specs]}).")
+    inputs = {m: model_inputs(e, labels=labels) for m, e in pool.items()}
+
+    rows: list[dict] = []
+    missing: list[str] = []
+    terms_out: dict[str, pd.DataFrame] = {}
+    total = len(specs) * len(pool)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, disable=not progress, desc="score_pool", unit="score")
+    try:
+        for spec in specs:
+            kw, combine_kwargs = _hyper_for(spec, hyper_all)
+            fn = spec.function
+            per_model: dict[str, Any] = {}
+            spec_rows: dict[str, dict] = {}
+            for model, avail in inputs.items():
+                bar.set_postfix_str(f"{spec.name} / {model}", refresh=False)
+                lack = [k for k in spec.inputs if k not in avail]
+                row = {"model": model, "metric": spec.name, "score": np.nan, "seconds": np.nan, "note": ""}
+                spec_rows[model] = row
+                if lack:
+                    row["note"] = f"missing input(s): {', '.join(lack)}"
+                    missing.append(f"{model}/{spec.name} ({', '.join(lack)})")
+                    bar.update(1)
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    val = fn(*(avail[k] for k in spec.inputs), **kw)
+                except Exception as exc:  # noqa: BLE001 - reported with model and metric
+                    if errors == "raise":
+                        raise _fail(exc, model, spec.name) from exc
+                    row["note"] = f"error: {type(exc).__name__}: {exc}"
+                    bar.update(1)
+                    continue
+                row["seconds"] = time.perf_counter() - t0
+                if spec.pool_level:
+                    if not isinstance(val, Mapping):
+                        err = RuntimeError(f"pool-level metric returned {type(val).__name__}, "
+                                           "expected a dict of terms")
+                        if errors == "raise":
+                            raise _fail(err, model, spec.name)
+                        row["note"] = f"error: {err}"
+                    else:
+                        per_model[model] = dict(val)
+                else:
+                    row["score"] = float(val)
+                bar.update(1)
+            if spec.pool_level and per_model:
+                terms = pd.DataFrame.from_dict(per_model, orient="index")
+                terms_out[spec.name] = terms
+                t0 = time.perf_counter()
+                try:
+                    combined = spec.combiner(terms, **combine_kwargs)
+                except Exception as exc:  # noqa: BLE001
+                    if errors == "raise":
+                        raise _fail(exc, list(per_model), spec.name) from exc
+                    for m in per_model:
+                        spec_rows[m]["note"] = f"error in combine: {type(exc).__name__}: {exc}"
+                else:
+                    share = (time.perf_counter() - t0) / len(per_model)
+                    combined = pd.Series(combined)
+                    for m in per_model:
+                        spec_rows[m]["score"] = float(combined.get(m, np.nan))
+                        spec_rows[m]["seconds"] += share
+            rows.extend(spec_rows.values())
+    finally:
+        bar.close()
+    if missing:
+        warnings.warn(f"{len(missing)} score(s) left NaN for missing inputs: {', '.join(missing[:8])}"
+                      f"{' …' if len(missing) > 8 else ''}", UserWarning, stacklevel=2)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["score"] = df["score"].astype(float)
+    df["seconds"] = df["seconds"].astype(float)
+    df.attrs["terms"] = terms_out
+    return df
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+def minmax(x):
+    """Min-max normalise over the pool: ``(x - min) / (max - min)``.
+
+    Works on a Series / 1-D array (over its values) or a DataFrame (each column over the
+    pool, e.g. the output of :func:`wide`). NaN is ignored for min/max and stays NaN. A
+    column that is constant over the pool carries no ranking information and maps to 0.0
+    for every (non-NaN) model — the convention of the pool-level metrics' combiners
+    (:mod:`tecore.metrics._pool_minmax`); the official scripts divide by zero there.
+    """
+    if isinstance(x, pd.DataFrame):
+        return x.apply(minmax)
+    if isinstance(x, pd.Series):
+        v = x.astype(float)
+        lo, hi = v.min(), v.max()
+        if not np.isfinite(lo):
+            return v * np.nan
+        if hi == lo:
+            return v.where(v.isna(), 0.0)
+        return (v - lo) / (hi - lo)
+    a = np.array(x, dtype=np.float64)
+    if a.ndim == 2:
+        return minmax(pd.DataFrame(a)).to_numpy()
+    if a.ndim != 1:
+        raise ValueError(f"minmax expects 1-D or 2-D input, got shape {a.shape}.")
+    return minmax(pd.Series(a)).to_numpy()
+
+
+def flip_sign(scores, metrics: Iterable[str] | None = None):
+    """Negate scores so that higher = better.
+
+    * tidy DataFrame (``score_pool`` output): negates ``score`` of the rows whose metric is
+      in ``metrics`` (default: the registered metrics with ``higher_is_better=False``);
+    * Series / array: returns ``-scores``.
+
+    Returns a new object; the input is not modified.
+    """
+    if isinstance(scores, pd.DataFrame):
+        if not {"metric", "score"} <= set(scores.columns):
+            raise ValueError("flip_sign on a DataFrame expects the tidy columns 'metric' and 'score'.")
+        if metrics is None:
+            from tecore import metrics as registry
+
+            metrics = [n for n, s in registry.REGISTRY.items() if not s.higher_is_better]
+        out = scores.copy()
+        sel = out["metric"].isin(list(metrics))
+        out.loc[sel, "score"] = -out.loc[sel, "score"]
+        return out
+    if isinstance(scores, pd.Series):
+        return -scores
+    return -np.asarray(scores, dtype=np.float64)
+
+
+def wide(df: pd.DataFrame, value: str = "score") -> pd.DataFrame:
+    """Pivot a tidy ``score_pool`` table to model x metric (rows and columns in order of
+    first appearance). ``value="seconds"`` pivots the timings."""
+    need = {"model", "metric", value}
+    if not isinstance(df, pd.DataFrame) or not need <= set(df.columns):
+        raise ValueError(f"wide expects a tidy DataFrame with columns {sorted(need)}.")
+    if df.duplicated(["model", "metric"]).any():
+        raise ValueError("wide: duplicate (model, metric) rows; aggregate them first.")
+    out = df.pivot(index="model", columns="metric", values=value)
+    out = out.loc[pd.unique(df["model"]), pd.unique(df["metric"])]
+    out.columns.name = "metric"
+    return out
+
+
+def evaluate_pool(scores, truth, *, bootstrap: bool = False, n_boot: int = 1000, ci: float = 0.95,
+                  seed: int = 0) -> pd.DataFrame:
+    """Agreement of every metric's scores with the ground truth, one row per metric.
+
+    Parameters
+    ----------
+    scores : tidy DataFrame from :func:`score_pool` or a wide one (models x metrics).
+    truth : Series / mapping model -> ground truth (e.g. fine-tuned accuracy). Models are
+        matched by name; models without truth are an error, models without a score for a
+        metric (NaN) are left out of that metric's row (``n_models`` says how many remain).
+    bootstrap : add ``weighted_tau_low`` / ``weighted_tau_high``
+        (:func:`tecore.evaluate.bootstrap_tau` with ``n_boot``, ``ci``, ``seed``).
+
+    Returns
+    -------
+    DataFrame indexed by metric with the columns of :func:`tecore.evaluate.correlations`.
+    """
+    from tecore import evaluate as ev
+
+    W = wide(scores) if {"model", "metric", "score"} <= set(getattr(scores, "columns", [])) else scores
+    if not isinstance(W, pd.DataFrame):
+        raise ValueError("scores must be a tidy score_pool DataFrame or a models x metrics DataFrame.")
+    truth = pd.Series(truth, dtype=float) if not isinstance(truth, pd.Series) else truth.astype(float)
+    lacking = [m for m in W.index if m not in truth.index]
+    if lacking:
+        raise ValueError(f"no ground truth for model(s) {lacking[:5]}; pass truth for every scored model.")
+    rows = {}
+    for metric in W.columns:
+        s = W[metric].astype(float)
+        s = s[s.notna()]
+        t = truth.loc[s.index]
+        if len(s) < 2:
+            row = {"n_models": int(len(s))}
+        else:
+            row = ev.correlations(s, t, nan_policy="omit")
+            if bootstrap:
+                b = ev.bootstrap_tau(s.to_numpy(), t.to_numpy(), n_boot=n_boot, ci=ci, seed=seed,
+                                     nan_policy="omit")
+                row["weighted_tau_low"], row["weighted_tau_high"] = b["low"], b["high"]
+        rows[metric] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "metric"
+    return out
