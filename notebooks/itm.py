@@ -241,8 +241,7 @@ if source == "recompute":
         ds = data.load(printed.DATASET_ALIASES.get(name, name), "train", per_class=per_class,
                        seed=seed, root=data_dir)
         feats = {m: extract.extract(m, ds, device=device, cache_dir=cache_dir) for m in zoo_models}
-        scores = pool.score_pool({m: f.as_pool_entry() for m, f in feats.items()},
-                                 list(methods.values()))
+        scores = pool.score_pool(feats, list(methods.values()), progress=False)
         scores["dataset"] = name
         parts.append(scores)
     scores = pd.concat(parts, ignore_index=True).merge(truth_tidy, on=["model", "dataset"])

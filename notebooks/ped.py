@@ -199,7 +199,7 @@ if source == "recompute":
         ds = data.load(printed.DATASET_ALIASES.get(name, name), "train", per_class=per_class,
                        seed=seed, root=data_dir)
         feats = {m: extract.extract(m, ds, device=device, cache_dir=cache_dir) for m in zoo_models}
-        scores = pool.score_pool({m: f.as_pool_entry() for m, f in feats.items()}, metrics)
+        scores = pool.score_pool(feats, metrics, progress=False)
         scores["dataset"] = name
         parts.append(scores)
     scores = pd.concat(parts, ignore_index=True).merge(gt, on=["model", "dataset"])
