@@ -207,9 +207,11 @@ print(claim.round(3).to_string())
 from tecore import plots
 
 setting = "finetuned" if "finetuned" in settings else settings[0]
+one = rows[rows["backbone"] == setting]
 fig = plots.score_vs_truth_grid(
-    rows[rows["backbone"] == setting], score="score", truth="accuracy",
-    row="metric", col="dataset", hue="model",
+    one[["model", "metric", "dataset", "score"]],
+    one[["model", "dataset", "accuracy"]].drop_duplicates(),
+    col="metric", row="dataset", label_points=False, ylabel=f"test accuracy ({setting})",
 )
 
 # %% [markdown]

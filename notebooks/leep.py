@@ -131,7 +131,7 @@ tasks_table.head(10)
 # (`tecore.evaluate.weighted_tau`). Tasks with fewer classes are easier, and all three
 # scores also move with the number of classes, so — as in the paper, whose random tasks
 # also vary in size — the correlation mixes "how hard is the task" with "how well does the
-# source model's knowledge fit it". The scatter plot below colours the tasks by size.
+# source model's knowledge fit it".
 
 # %%
 corr = pd.DataFrame({
@@ -159,11 +159,10 @@ print(levels.round(3).to_string(index=False))
 # %%
 from tecore import plots
 
-fig = plots.score_vs_truth_grid(
-    tasks_table.melt(id_vars=["task", "n_classes", "accuracy"], value_vars=list(specs),
-                     var_name="metric", value_name="score"),
-    score="score", truth="accuracy", col="metric", hue="n_classes",
-)
+per_task = tasks_table.melt(id_vars=["task"], value_vars=list(specs), var_name="metric",
+                           value_name="score").rename(columns={"task": "model"})
+fig = plots.score_vs_truth_grid(per_task, tasks_table.set_index("task")["accuracy"], col="metric",
+                                label_points=False, ylabel="linear-probe accuracy")
 
 # %% [markdown]
 # ## What we found
