@@ -1,7 +1,8 @@
 """Wall-clock time of every registered metric, and of the official code on identical inputs.
 
-Inputs are synthetic and deterministic (``--seed``): ``C`` Gaussian class blobs in ``D``
-dimensions, ``N`` samples (classes balanced), float32 like extracted features; source-class
+Inputs are synthetic and deterministic (``--seed``): ``C`` Gaussian class blobs in a
+64-dimensional latent space mapped linearly to ``D`` dimensions plus isotropic noise, ``N``
+samples (classes balanced), float32 like extracted features; source-class
 probabilities ``softmax(features @ W / sqrt(D))`` over ``K = 1000`` source classes (float64);
 a gradient ratio of 0.7 for ``lp_fu``. Sizes (``--sizes``, names or ``N,D,C``):
 
@@ -75,8 +76,13 @@ def make_inputs(n: int, d: int, c: int, seed: int = 0) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     y = np.arange(n) % c
     rng.shuffle(y)
-    centers = rng.normal(scale=0.5, size=(c, d))
-    X = (centers[y] + rng.normal(size=(n, d))).astype(np.float32)
+    # class blobs in a 64-dimensional latent space, mapped linearly to D dimensions, plus a
+    # little isotropic noise: features of real backbones are far from full rank, and
+    # full-rank blobs make every discriminant score saturate at 1
+    r = min(64, d)
+    centers = rng.normal(scale=0.5, size=(c, r))
+    B = rng.normal(size=(r, d)) / math.sqrt(r)
+    X = ((centers[y] + rng.normal(size=(n, r))) @ B + 0.3 * rng.normal(size=(n, d))).astype(np.float32)
     X += np.float32(0.1)  # features are rarely centred
     W = rng.normal(size=(d, K_SOURCE)).astype(np.float32)
     z = (X @ W).astype(np.float64) * (2.0 / math.sqrt(d))
