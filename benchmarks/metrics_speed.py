@@ -526,6 +526,8 @@ def main(argv=None):
     ap.add_argument("--no-warmup", action="store_true",
                     help="skip the untimed call on a few samples per class (imports, JIT) before timing")
     ap.add_argument("--out", default=None, help="markdown file to write (a .json with the raw results beside it)")
+    ap.add_argument("--update", action="store_true",
+                    help="merge into the existing --out table: replace the (size, metric) rows this run redid")
     ap.add_argument("--list", action="store_true", help="list the metrics and official adapters, then exit")
     args = ap.parse_args(argv)
     if args.list:
@@ -537,6 +539,18 @@ def main(argv=None):
         return
     info = machine_info(args)
     rows = benchmark(args)
+    for r in rows:
+        r["run"] = f"{info['date']}, tecore {info.get('tecore commit', '?')}"
+    if args.update and args.out and Path(args.out).with_suffix(".json").is_file():
+        # keep the rows of earlier runs that this run did not redo (same size and metric)
+        old = json.loads(Path(args.out).with_suffix(".json").read_text())
+        redone = {(r["size"], r["metric"]) for r in rows}
+        kept = [r for r in old["rows"] if (r["size"], r["metric"]) not in redone]
+        order = {s: i for i, s in enumerate(dict.fromkeys([r["size"] for r in old["rows"]] + [r["size"] for r in rows]))}
+        rows = sorted(kept + rows, key=lambda r: (order[r["size"]], r["metric"]))
+        runs = sorted({r.get("run", "?") for r in rows})
+        if len(runs) > 1:
+            info["runs merged"] = "; ".join(runs) + " (per-row run in the .json)"
     md = to_markdown(rows, info)
     if args.out:
         out = Path(args.out)
