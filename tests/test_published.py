@@ -1,0 +1,61 @@
+"""Published-artifact registry: mirror lookup, hash verification, loaders, re-derived ground truth."""
+import shutil
+
+import numpy as np
+import pytest
+
+from tecore import published as P
+
+
+def test_registry_lists_every_mirrored_file_with_hash_and_provenance():
+    reg = P.registry()
+    assert len(reg) == 50
+    assert all(len(e["sha256"]) == 64 and e["source_commit"] for e in reg.values())
+    # files copied unchanged have the raw URL at the recorded commit; derived files have none
+    assert reg["medical/results/lp_model.csv"]["url"].startswith(
+        "https://raw.githubusercontent.com/DovileDo/transferability-in-medical-imaging/7e308c49")
+    assert reg["sfda/gt_selfsup12.csv"]["url"] == ""
+
+
+def test_fetch_verifies_hash_and_explains_missing(tmp_path):
+    name = "etran/scores_cifar100.csv"
+    good = P.fetch(name)
+    (tmp_path / "etran").mkdir()
+    bad = tmp_path / name
+    bad.write_bytes(good.read_bytes() + b"\n")
+    with pytest.raises(ValueError, match="sha256"):
+        P.fetch(name, mirror=tmp_path)
+    with pytest.raises(P.PublishedNotFoundError, match="derived from mgholamikn/ETran"):
+        P.fetch("etran/scores_cifar100.csv", mirror=tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="valid names"):
+        P.fetch("nope.csv")
+    shutil.copy(good, bad)
+    assert P.fetch(name, mirror=tmp_path) == bad
+
+
+def test_loaders_shapes_and_values():
+    st = P.stable_transfer_table()
+    assert st.shape == (1710, 6)
+    assert set(st["Transferability Metric"]) == {"gbc", "leep", "nleep", "logme", "hscore"}
+    gt = P.sfda_ground_truth("selfsup12")
+    assert gt.shape == (132, 3) and list(gt.columns) == ["dataset", "model", "accuracy"]
+    assert gt.query("dataset == 'aircraft' and model == 'byol'")["accuracy"].item() == 82.1
+    with pytest.raises(ValueError, match="valid groups"):
+        P.sfda_ground_truth("nope")
+    assert len(P.parc_oracles("all")) == 469 - 10  # the -1 sentinels dropped
+    assert (P.ncti_ground_truth()["accuracy"] > 0).all()
+    ranks = P.medical_rank_table("dataset")
+    assert list(ranks.columns) == ["logme", "sfda", "leep", "parc", "ncti", "nleep", "our"]
+    assert ranks.loc["bloodmnist", "our"] == 1
+    sc = P.medical_scores("dataset", ["lp", "fu"])
+    assert not (sc["source"] == sc["target"]).any()
+    assert set(sc["metric"]) == {"lp", "fu"}
+
+
+@pytest.mark.parametrize("experiment,n", [("dataset", 168), ("model", 88)])
+def test_ground_truth_rederived_from_sweeps_matches_published(experiment, n):
+    pub = P.medical_auc(experiment)
+    re = P.medical_ground_truth_from_sweeps(experiment)
+    m = pub.merge(re, on=["source", "target"], suffixes=("_pub", "_re"))
+    assert len(m) == n
+    np.testing.assert_allclose(m["auc_re"], m["auc_pub"], rtol=0, atol=1e-12)
