@@ -482,8 +482,12 @@ def _resolve_layers(model, layers):
         if isinstance(ly, torch.nn.Module):
             mods.append(ly)
             continue
-        try:
-            mods.append(model.get_submodule(str(ly)))
+        try:  # names are relative to the network (tecore.zoo wrappers keep it in .backbone)
+            root = getattr(model, "backbone", model)
+            try:
+                mods.append(root.get_submodule(str(ly)))
+            except AttributeError:
+                mods.append(model.get_submodule(str(ly)))
         except AttributeError:
             names = [nm for nm, m in model.named_modules() if getattr(m, "weight", None) is not None][:12]
             raise ValueError(f"model has no module {ly!r}; modules with weights include: {names}") from None
