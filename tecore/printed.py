@@ -56,6 +56,8 @@ __all__ = [
 
 #: Short key -> full reference of the papers the tables come from (file in ``../shared/papers``).
 PAPERS: dict[str, str] = {
+    "medical": "Juodelyte, Lu, Jiménez-Sánchez, Bottazzi, Ferrante, Cheplygina, On dataset "
+    "transferability in medical image classification, arXiv 2412.20172 (papers/002_d8c33938ac5150ea.txt)",
     "gbc": "Pándy, Agostinelli, Uijlings, Ferrari, Mensink, Transferability estimation using "
     "Bhattacharyya class separability, CVPR 2022 (papers/004_34b98c63f9abb3eb.txt)",
     "ped": "Li, Hu, Ge, Shan, Duan, Exploring model transferability through the lens of "
@@ -484,6 +486,112 @@ DATASET_ALIASES: dict[str, str] = {
 }
 
 #: name -> :class:`PrintedTable`
+# ---------------------------------------------------------------------------------------
+# Medical — Juodelyte et al., arXiv 2412.20172 (papers/002_d8c33938ac5150ea.txt)
+# ---------------------------------------------------------------------------------------
+# Columns are tecore metric names; "lp_fu" is the paper's "Ours". Targets are MedMNIST
+# flags. A SFDA cell printed "-" (undefined tau_w: SFDA gives every source 1.0) is nan.
+_MED_LABELS = {"logme": "LogME", "parc": "PARC", "sfda": "SFDA", "ncti": "NCTI", "leep": "LEEP",
+               "nleep": "NLEEP (printed 'MLEEP')", "lp_fu": "Ours",
+               **{f"{t}mnist": t.capitalize() for t in ("blood", "breast", "derma", "organa", "organc",
+                                                        "organs", "path", "pneumonia", "retina", "tissue")},
+               "octmnist": "OCT"}
+_MED_HEADER = "logme parc sfda ncti leep nleep lp_fu\n"
+
+# Juodelyte et al., Table 2: dataset transferability (ResNet-18 from 14 sources), tau_w.
+_add(
+    "medical_table2", "medical", "Table 2",
+    "Weighted Kendall tau_w between transferability scores and fine-tuned test AUC of a "
+    "ResNet-18 pre-trained on 14 source datasets, per MedMNIST target.",
+    "tau_w", "target", "method",
+    _MED_HEADER + """
+    bloodmnist      0.11  0.30  0.30   0.07  0.48 0.75 0.78
+    breastmnist     0.22  0.20  nan   -0.15  0.26 0.21 0.44
+    dermamnist      0.52  0.34 -0.27   0.19  0.23 0.44 0.70
+    octmnist        0.26  0.34  0.19   0.27  0.52 0.23 0.45
+    organamnist     0.26  0.27 -0.00  -0.26  0.18 0.32 0.57
+    organcmnist     0.47  0.50  0.43   0.46  0.40 0.47 0.11
+    organsmnist     0.12  0.17  0.66   0.31  0.24 0.10 0.22
+    pathmnist       0.51  0.54  0.38   0.40  0.56 0.57 0.62
+    pneumoniamnist  0.31  0.12  nan   -0.37  0.22 0.31 0.61
+    retinamnist     0.33  0.50  0.27   0.47  0.34 0.55 0.60
+    tissuemnist     0.58 -0.01  0.46   0.62  0.42 0.58 0.65
+    """,
+    labels=_MED_LABELS,
+    notes="Printed to two decimals. SFDA is '-' on Breast and Pneumonia (ranked last by the "
+    "authors). The header says 'MLEEP' for NLEEP. Average ranks printed: 4.00 4.00 5.82 4.91 "
+    "3.91 3.45 1.91 (medical_table2_ranks). The printed average ranks of LogME (4.00) and "
+    "NLEEP (3.45) are not the means of the printed per-target ranks (4.09 and 3.36): a "
+    "Pneumonia tie (LogME and NLEEP both 0.31) seems ranked differently in the average.",
+)
+_add(
+    "medical_table2_ranks", "medical", "Table 2 (ranks)",
+    "Rank of each method per target in Table 2 (1 = best), and the printed average rank.",
+    "rank", "target", "method",
+    _MED_HEADER + """
+    bloodmnist     6 4 5 7 3 2 1
+    breastmnist    3 5 7 6 2 4 1
+    dermamnist     2 4 7 6 5 3 1
+    octmnist       5 3 7 4 1 6 2
+    organamnist    4 3 6 7 5 2 1
+    organcmnist    2 1 5 4 6 3 7
+    organsmnist    6 5 1 2 3 7 4
+    pathmnist      5 4 7 6 3 2 1
+    pneumoniamnist 3 5 7 6 4 2 1
+    retinamnist    6 3 7 4 5 2 1
+    tissuemnist    3 7 5 2 6 4 1
+    average        4.00 4.00 5.82 4.91 3.91 3.45 1.91
+    """,
+    labels=_MED_LABELS,
+)
+# Juodelyte et al., Table 3: model transferability (9 ImageNet CNNs), tau_w of LogME, SFDA and
+# of 1 - score for PARC, NCTI, LEEP, NLEEP and Ours (the paper's cross-domain transform, eq. 8).
+_add(
+    "medical_table3", "medical", "Table 3",
+    "Weighted Kendall tau_w between transferability scores and fine-tuned test AUC of 9 "
+    "ImageNet architectures, per MedMNIST target; PARC, NCTI, LEEP, NLEEP and Ours as 1 - score.",
+    "tau_w", "target", "method",
+    _MED_HEADER + """
+    bloodmnist     -0.20 -0.01  0.28  0.32  0.48  0.35 -0.00
+    breastmnist    -0.23 -0.18  0.40  0.69  0.22  0.17  0.22
+    dermamnist     -0.15  0.46  0.23 -0.01  0.45  0.38  0.19
+    octmnist        0.26  0.51  0.16  0.38  0.44  0.66  0.11
+    organamnist     0.36  0.60  0.33 -0.00  0.53  0.52  0.70
+    organcmnist     0.29  0.09  0.12  0.01  0.10  0.04  0.19
+    organsmnist     0.39  0.21  0.04 -0.14  0.35 -0.06  0.42
+    pathmnist      -0.50 -0.75  0.09 -0.39  0.14 -0.51 -0.30
+    pneumoniamnist -0.08  0.28  0.16  0.29  0.25  0.12  0.32
+    retinamnist     0.29 -0.18  0.40  0.09 -0.09 -0.12  0.70
+    tissuemnist    -0.03  0.21 -0.15 -0.15  0.19 -0.01  0.32
+    """,
+    labels=_MED_LABELS,
+    notes="Printed to two decimals; column headers '1-PARC', '1-NCTI', '1-LEEP', '1-MLEEP', "
+    "'1-Ours'. Average ranks printed: 4.91 4.09 3.91 4.64 2.91 4.73 2.82 (medical_table3_ranks). "
+    "The printed averages of SFDA (3.91) and NLEEP (4.73) are not the means of the printed "
+    "per-target ranks (4.18 and 4.45).",
+)
+_add(
+    "medical_table3_ranks", "medical", "Table 3 (ranks)",
+    "Rank of each method per target in Table 3 (1 = best), and the printed average rank.",
+    "rank", "target", "method",
+    _MED_HEADER + """
+    bloodmnist     7 6 4 3 1 2 5
+    breastmnist    7 6 2 1 3 5 4
+    dermamnist     7 1 4 6 2 3 5
+    octmnist       5 2 6 4 3 1 7
+    organamnist    5 2 6 7 3 4 1
+    organcmnist    1 5 3 7 4 6 2
+    organsmnist    2 4 5 7 3 6 1
+    pathmnist      5 7 2 4 1 6 3
+    pneumoniamnist 7 3 5 2 4 6 1
+    retinamnist    3 7 2 4 5 6 1
+    tissuemnist    5 2 7 6 3 4 1
+    average        4.91 4.09 3.91 4.64 2.91 4.73 2.82
+    """,
+    labels=_MED_LABELS,
+)
+
+
 TABLES: dict[str, PrintedTable] = {t.name: t for t in _TABLES}
 
 
