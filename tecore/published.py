@@ -25,6 +25,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -44,6 +45,10 @@ __all__ = [
     "MEDICAL_TARGETS",
     "MEDICAL_METRICS",
     "PublishedNotFoundError",
+    "MEDICAL_METHODS",
+    "medical_method_scores",
+    "medical_tau_table",
+    "rank_methods",
 ]
 
 _REGISTRY_FILE = Path(__file__).with_name("published_registry.csv")
@@ -256,3 +261,84 @@ def medical_ground_truth_from_sweeps(experiment: str = "dataset", targets=None, 
         for _, r in best.iterrows():
             rows.append({"source": r["source_flag"], "target": t, "auc": float(r["test_auc"])})
     return pd.DataFrame(rows)
+
+
+#: published score files -> the tecore metric they were computed with
+MEDICAL_METHODS = ("logme", "parc", "sfda", "ncti", "leep", "nleep", "lp_fu")
+#: the model-level experiment scores these as 1 - score (Juodelyte et al., Table 3 header)
+MEDICAL_ONE_MINUS = ("parc", "ncti", "leep", "nleep")
+
+
+def medical_method_scores(experiment: str = "dataset", *, convention: str = "paper", components: bool = False,
+                          **kw) -> pd.DataFrame:
+    """Per (method, target, source) score as the paper ranks it: ``method, target, source,
+    score``, methods :data:`MEDICAL_METHODS` (``lp_fu`` = the paper's LP x FU).
+
+    ``convention="paper"`` reproduces the authors' notebooks: in the model-level experiment
+    PARC, NCTI, LEEP and NLEEP enter as ``1 - score`` and LP x FU uses the cross-domain
+    normalisation of eq. 8 (``tecore.metrics.nca.combine_lp_fu(cross_domain=True)``); the
+    dataset-level experiment uses raw scores and eqs. 5-6. ``convention="raw"`` uses raw
+    scores and eqs. 5-6 everywhere. ``components=True`` adds the ablation rows ``lp`` and
+    ``fu`` (each term alone, in the direction the combination uses it: negated under eq. 8).
+    """
+    from tecore import metrics
+
+    _check_experiment(experiment)
+    if convention not in ("paper", "raw"):
+        raise ValueError(f"convention must be 'paper' or 'raw', got {convention!r}")
+    flip = experiment == "model" and convention == "paper"
+    sc = medical_scores(experiment, **kw)
+    parts = []
+    for m in MEDICAL_METHODS[:-1]:
+        d = sc[sc.metric == m][["target", "source", "score"]].copy()
+        if flip and m in MEDICAL_ONE_MINUS:
+            d["score"] = 1.0 - d["score"]
+        d.insert(0, "method", m)
+        parts.append(d)
+    combine = metrics.get("lp_fu").combiner
+    terms = sc[sc.metric.isin(["lp", "fu"])].pivot_table(index=["target", "source"], columns="metric",
+                                                          values="score")
+    for target, t in terms.groupby(level="target"):
+        t = t.droplevel("target").dropna()
+        s = combine(t[["lp", "fu"]], cross_domain=flip)
+        parts.append(pd.DataFrame({"method": "lp_fu", "target": target, "source": s.index, "score": s.to_numpy()}))
+        if components:
+            for term in ("lp", "fu"):
+                v = -t[term] if flip else t[term]
+                parts.append(pd.DataFrame({"method": term, "target": target, "source": t.index,
+                                           "score": v.to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def medical_tau_table(experiment: str = "dataset", *, convention: str = "paper", tau=None,
+                      components: bool = False, **kw) -> pd.DataFrame:
+    """Recompute Juodelyte et al.'s Table 2 (``experiment="dataset"``) or Table 3
+    (``"model"``) from the published scores and AUCs: weighted tau_w (scipy's, by default)
+    between each method's scores and the test AUC over the sources of each target, source =
+    target excluded. Returns targets x methods (plus ``lp`` and ``fu`` with ``components``);
+    an undefined tau_w (SFDA giving every source the same score) is NaN."""
+    from tecore import evaluate
+
+    tau = tau or evaluate.weighted_tau
+    scores = medical_method_scores(experiment, convention=convention, components=components, **kw)
+    auc = medical_auc(experiment, **kw).set_index(["target", "source"])["auc"]
+    out = {}
+    import warnings
+
+    for (method, target), d in scores.groupby(["method", "target"]):
+        truth = auc.reindex(pd.MultiIndex.from_arrays([d["target"], d["source"]])).to_numpy()
+        ok = np.isfinite(truth) & np.isfinite(d["score"].to_numpy())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # constant scores -> NaN, reported as such
+            out[(target, method)] = tau(d["score"].to_numpy()[ok], truth[ok])
+    table = pd.Series(out).unstack()[list(MEDICAL_METHODS) + (["lp", "fu"] if components else [])]
+    table.index.name, table.columns.name = "target", "method"
+    return table
+
+
+def rank_methods(table: pd.DataFrame) -> pd.DataFrame:
+    """Rank methods per row (1 = highest value; an undefined NaN value ranked last, as the
+    medical paper does for SFDA), with an ``average`` row appended."""
+    r = table.rank(axis=1, ascending=False, method="min", na_option="bottom")
+    r.loc["average"] = r.mean()
+    return r
