@@ -179,12 +179,12 @@ _SPECS = [
         "lp", "tecore.metrics.nca:lp", _F, "nca",
         "Juodelyte et al., On dataset transferability in medical image classification (arXiv 2412.20172), "
         "S_LP eq. 2; DovileDo/transferability-in-medical-imaging src/metrics.py",
-        {"n_components": 50, "n_neighbors": 5, "random_state": 0},
+        {"n_components": 50, "n_neighbors": 5, "random_state": 42, "leave_one_out": False},
     ),
     MetricSpec(
         "lp_fu", "tecore.metrics.nca:lp_fu_terms", ("features", "labels", "grad_ratio"), "nca",
         "Juodelyte et al. (arXiv 2412.20172), eqs. 5-6: min-max normalised S_LP x S_FU over the pool",
-        {"n_components": 50, "n_neighbors": 5, "random_state": 0},
+        {"n_components": 50, "n_neighbors": 5, "random_state": 42, "leave_one_out": False},
         combine="tecore.metrics.nca:combine_lp_fu",
     ),
 ]

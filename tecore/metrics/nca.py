@@ -1,0 +1,113 @@
+"""The medical label-prediction score S_LP and its pool-level combination with S_FU.
+
+Juodelyte et al., *On dataset transferability in medical image classification*, arXiv
+2412.20172 (``../shared/papers/002_d8c33938ac5150ea.txt``); official code
+DovileDo/transferability-in-medical-imaging, ``src/metrics.py`` (``LP_Score``) and the two
+result notebooks (normalisation and product).
+
+S_FU — the ratio of gradient norms of the second to the first convolution after one
+backward pass of a triplet-margin loss — needs the network and the images, so it is computed
+at extraction time by :func:`tecore.extract.gradient_ratio` and enters here as the number
+``grad_ratio``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tecore.metrics._checks import check_features_labels, check_positive_int
+from tecore.metrics._pool_minmax import check_terms
+
+__all__ = ["lp", "lp_fu_terms", "combine_lp_fu"]
+
+
+def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random_state: int = 42,
+       leave_one_out: bool = False, max_iter: int = 50) -> float:
+    """Label-prediction score S_LP (Juodelyte et al., eq. 2): NCA embedding, then the mean
+    5-nearest-neighbour probability of each sample's true class.
+
+    .. math:: S_{LP} = \\frac1n \\sum_{i=1}^n p(y_i \\mid \\tilde x_i),\\qquad
+              \\tilde x = \\mathrm{NCA}_{50}(x)
+
+    Parameters
+    ----------
+    features : (N, D) penultimate features of the target set.
+    labels : (N,) target labels.
+    n_components : NCA output dimension (official: 50); clipped to D when D is smaller
+        (the official code raises there).
+    n_neighbors : k of the k-NN classifier (official: 5).
+    random_state : NCA's initialisation seed (official: 42).
+    leave_one_out : ``False`` (official): the k-NN classifier is fitted on the embedded
+        samples and asked about the same samples, so every sample is its own first
+        neighbour (weight 1/k on its own label). ``True`` excludes each sample from its own
+        neighbourhood (k other samples), an estimate the paper's eq. 2 also admits.
+    max_iter : NCA iterations (scikit-learn's default, as the official code).
+
+    Returns a float in [0, 1]; higher = the pre-trained features predict the target labels
+    better. The paper writes a sum over samples; the official code (and tecore) divide by N,
+    which does not change rankings within a target.
+
+    Complexity: NCA is O(N^2 D) per iteration — seconds for a few thousand samples.
+    """
+    from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
+
+    c = check_features_labels(features, labels, method="lp")
+    k = check_positive_int(n_neighbors, "n_neighbors")
+    n_components = check_positive_int(n_components, "n_components")
+    n = c.X.shape[0]
+    if n <= k + int(leave_one_out):
+        raise ValueError(f"lp needs more than {k + int(leave_one_out)} samples for a {k}-NN score, got {n}")
+    nca = NeighborhoodComponentsAnalysis(n_components=min(n_components, c.X.shape[1]),
+                                         random_state=random_state, max_iter=max_iter)
+    Z = nca.fit_transform(c.X, c.y)
+    if not leave_one_out:
+        knn = KNeighborsClassifier(n_neighbors=k).fit(Z, c.y)
+        prob = knn.predict_proba(Z)
+        return float(prob[np.arange(n), np.searchsorted(knn.classes_, c.y)].mean())
+    from sklearn.neighbors import NearestNeighbors
+
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(Z).kneighbors(Z)
+    others = np.array([row[row != i][:k] for i, row in enumerate(idx)])
+    return float((c.y[others] == c.y[:, None]).mean())
+
+
+def lp_fu_terms(features, labels, grad_ratio, **lp_kwargs) -> dict:
+    """The per-model terms of the medical score: ``{"lp": S_LP, "fu": S_FU}``.
+
+    ``grad_ratio`` is S_FU from :func:`tecore.extract.gradient_ratio` (a positive number).
+    Combine a pool's terms with :func:`combine_lp_fu`."""
+    try:
+        fu = float(grad_ratio)
+    except (TypeError, ValueError):
+        raise ValueError(f"grad_ratio must be a number (S_FU from tecore.extract.gradient_ratio), "
+                         f"got {grad_ratio!r}") from None
+    if not np.isfinite(fu) or fu <= 0:
+        raise ValueError(f"grad_ratio must be a positive finite number, got {grad_ratio!r}")
+    return {"lp": lp(features, labels, **lp_kwargs), "fu": fu}
+
+
+def _normalise(x: pd.Series, inverted: bool) -> pd.Series:
+    lo, hi = x.min(), x.max()
+    if hi == lo:
+        return pd.Series(1.0, index=x.index)  # a constant term carries no ranking information
+    return (x - hi) / (lo - hi) if inverted else (x - lo) / (hi - lo)
+
+
+def combine_lp_fu(terms: pd.DataFrame, *, cross_domain: bool = False) -> pd.Series:
+    """Pool-level medical score S = norm(S_LP) x norm(S_FU) (eqs. 5-6), one value per model.
+
+    Parameters
+    ----------
+    terms : DataFrame, rows = the candidate models (or source datasets) of ONE target,
+        columns ``lp`` and ``fu`` (from :func:`lp_fu_terms`).
+    cross_domain : ``False``: min-max normalisation ``(x - min)/(max - min)`` (eq. 5), as the
+        dataset-transferability experiment. ``True``: the cross-domain variant of eq. 8,
+        ``(x - max)/(min - max)``, used by the paper (and its model-level notebook) for
+        ImageNet architectures on medical targets — it reverses both terms before the
+        product, so *smaller* feature quality and feature update rank higher.
+
+    A term that is constant over the pool normalises to 1 (it then does not change the
+    ranking); the official notebooks divide by zero there. Needs at least two models.
+    """
+    t = check_terms(terms, ("lp", "fu"), method="lp_fu")
+    return (_normalise(t["lp"], cross_domain) * _normalise(t["fu"], cross_domain)).rename("lp_fu")

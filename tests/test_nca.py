@@ -1,0 +1,93 @@
+"""The medical label-prediction score S_LP and the LP x FU combination."""
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tecore import printed, published
+from tecore.metrics.nca import combine_lp_fu, lp, lp_fu_terms
+
+
+def _data(seed, n, d, c, shift=0.3):
+    r = np.random.default_rng(seed)
+    y = np.repeat(np.arange(c), n // c)
+    return r.normal(size=(len(y), d)) + y[:, None] * shift, y
+
+
+# Golden values: the official LP_Score (DovileDo/transferability-in-medical-imaging @7e308c4,
+# src/metrics.py, run unchanged in a scratch directory with scikit-learn 1.9.1) on these inputs.
+@pytest.mark.parametrize("seed,n,d,c,expected", [
+    (0, 60, 64, 3, 0.7633333333333334), (1, 90, 80, 4, 0.775), (2, 40, 55, 2, 0.845)])
+def test_lp_matches_official(seed, n, d, c, expected):
+    X, y = _data(seed, n, d, c)
+    assert lp(X, y) == pytest.approx(expected, rel=1e-6)
+
+
+def test_lp_hand_case_and_leave_one_out():
+    # two tight, far-apart pairs: every 1-NN (self) and leave-one-out neighbour agrees
+    X = np.array([[0.0, 0], [0.1, 0], [10, 10], [10.1, 10]])
+    y = np.array([0, 0, 1, 1])
+    assert lp(X, y, n_components=2, n_neighbors=1) == 1.0
+    assert lp(X, y, n_components=2, n_neighbors=1, leave_one_out=True) == 1.0
+    # with k = 3 and self included, each sample sees itself, its twin and one stranger: 2/3
+    assert lp(X, y, n_components=2, n_neighbors=3) == pytest.approx(2 / 3)
+    assert lp(X, y, n_components=2, n_neighbors=2, leave_one_out=True) == pytest.approx(0.5)
+
+
+def test_lp_invariances_and_separability():
+    X, y = _data(3, 90, 20, 3, shift=1.0)
+    base = lp(X, y)
+    names = np.array(["c", "a", "b"])[y]
+    assert lp(X, names) == pytest.approx(base)
+    Xs = X.copy()
+    assert lp(X * 7.0, y) == pytest.approx(base, abs=0.05)  # NCA learns the scale
+    np.testing.assert_array_equal(X, Xs)
+    shuffled = lp(X, np.random.default_rng(0).permutation(y))
+    assert base > shuffled + 0.2
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(["nan", "length", "one_class"]))
+def test_lp_bad_inputs(kind):
+    X, y = _data(0, 30, 5, 3)
+    if kind == "nan":
+        X[3, 1] = np.nan
+        match = "NaN"
+    elif kind == "length":
+        y = y[:-1]
+        match = "different lengths"
+    else:
+        y = np.zeros_like(y)
+        match = "at least 2 classes"
+    with pytest.raises(ValueError, match=match):
+        lp(X, y)
+
+
+def test_terms_and_combination():
+    X, y = _data(0, 30, 8, 3)
+    t = lp_fu_terms(X, y, 2.5)
+    assert t["fu"] == 2.5 and 0 <= t["lp"] <= 1
+    with pytest.raises(ValueError, match="positive"):
+        lp_fu_terms(X, y, -1.0)
+    terms = pd.DataFrame({"lp": [0.2, 0.6, 1.0], "fu": [3.0, 1.0, 2.0]}, index=["a", "b", "c"])
+    s = combine_lp_fu(terms)
+    np.testing.assert_allclose(s.to_numpy(), [0.0 * 1.0, 0.5 * 0.0, 1.0 * 0.5])
+    inv = combine_lp_fu(terms, cross_domain=True)  # eq. 8: (x - max) / (min - max)
+    np.testing.assert_allclose(inv.to_numpy(), [1.0 * 0.0, 0.5 * 1.0, 0.0 * 0.5])
+    with pytest.raises(ValueError, match="at least two models"):
+        combine_lp_fu(terms.iloc[:1])
+
+
+def test_published_scores_reproduce_table2_and_table3():
+    """LP x FU from the authors' lp/fu files, with scipy's weighted tau against their AUCs,
+    reproduces every printed cell of Tables 2 and 3 (the other methods too)."""
+    for exp, name in (("dataset", "medical_table2"), ("model", "medical_table3")):
+        shown = printed.get(name).frame
+        ours = published.medical_tau_table(exp)[shown.columns]
+        _, n_match, n_total = printed.compare(shown, ours, tol=0.01)
+        assert n_match == n_total == shown.notna().sum().sum()
+    # the authors' rank file of the dataset experiment (our = LP x FU) agrees everywhere
+    ranks = published.rank_methods(published.medical_tau_table("dataset"))
+    files = published.medical_rank_table("dataset").rename(columns={"our": "lp_fu"})
+    assert (ranks.loc[files.index, files.columns] == files).all().all()
