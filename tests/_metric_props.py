@@ -1,0 +1,31 @@
+"""Shared property checks for feature metrics (invariances, bad inputs, no mutation)."""
+import numpy as np
+import pytest
+
+
+def blobs(seed, n, d, c, spread=0.5):
+    r = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    return r.normal(size=(n, d)) + spread * r.normal(size=(c, d))[y], y
+
+
+def check_common(fn, X, y, *, rel=1e-8, **kw):
+    """Permutation and relabelling invariance, string labels, no mutation, clear errors."""
+    base = fn(X, y, **kw)
+    Xc, yc = X.copy(), y.copy()
+    perm = np.random.default_rng(1).permutation(len(y))
+    assert fn(X[perm], y[perm], **kw) == pytest.approx(base, rel=rel, abs=1e-10)
+    relabel = (y + 1) % (y.max() + 1)  # a permutation of the class ids
+    assert fn(X, relabel, **kw) == pytest.approx(base, rel=rel, abs=1e-10)
+    assert fn(X, np.array([f"class-{v}" for v in y]), **kw) == pytest.approx(base, rel=rel, abs=1e-10)
+    np.testing.assert_array_equal(X, Xc)
+    np.testing.assert_array_equal(y, yc)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fn(bad, y, **kw)
+    with pytest.raises(ValueError, match="different lengths"):
+        fn(X, y[:-1], **kw)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        fn(X, np.zeros_like(y), **kw)
+    return base

@@ -1,0 +1,35 @@
+"""H-score and shrinkage H-score."""
+import numpy as np
+import pytest
+
+from tecore.metrics.hscore import hscore, shrinkage_hscore
+from tests._metric_props import blobs, check_common
+
+
+# Golden values: thuml/Transfer-Learning-Library tllib/ranking/hscore.py (h_score,
+# regularized_h_score), run unchanged in a scratch directory on these inputs.
+@pytest.mark.parametrize("seed,n,d,c,hs,rhs", [
+    (0, 60, 8, 3, 0.985622909375196, 0.4054292544368264),
+    (1, 200, 32, 5, 2.656305139291572, 1.8380455670649511),
+    (2, 50, 100, 4, 3.000000000000004, 2.118123083593172)])
+def test_golden_values(seed, n, d, c, hs, rhs):
+    r = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    X = r.normal(size=(n, d)) + 0.5 * r.normal(size=(c, d))[y]
+    assert hscore(X, y) == pytest.approx(hs, rel=1e-6)
+    assert shrinkage_hscore(X, y) == pytest.approx(rhs, rel=1e-6)
+
+
+def test_hand_case_and_invariances():
+    # 1-D features: cov(f) = var, cov(E[f|y]) = between-class variance -> ratio
+    X = np.array([[0.0], [2.0], [10.0], [12.0]])
+    y = np.array([0, 0, 1, 1])
+    between = np.var([1, 1, 11, 11], ddof=1)
+    assert hscore(X, y) == pytest.approx(between / np.var(X[:, 0], ddof=1))
+    Xb, yb = blobs(4, 90, 6, 3, spread=1.0)
+    base = check_common(hscore, Xb, yb)
+    # H-score is invariant to invertible linear maps of the features
+    A = np.random.default_rng(0).normal(size=(6, 6))
+    assert hscore(Xb @ A, yb) == pytest.approx(base, rel=1e-8)
+    assert hscore(Xb, yb) <= yb.max()  # bounded by the number of classes - 1 (rank of cov(E[f|y]))
+    check_common(shrinkage_hscore, Xb, yb)

@@ -1,0 +1,30 @@
+"""TransRate."""
+import numpy as np
+import pytest
+
+from tecore.metrics.transrate import transrate
+from tests._metric_props import blobs, check_common
+
+
+# Golden values: thuml/Transfer-Learning-Library tllib/ranking/transrate.py, run unchanged.
+@pytest.mark.parametrize("seed,n,d,c,ref", [
+    (0, 60, 8, 3, 0.93402976980002), (1, 200, 32, 5, 9.323617711580994), (2, 50, 100, 4, 166.14603550116374)])
+def test_golden_values(seed, n, d, c, ref):
+    r = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    X = r.normal(size=(n, d)) + 0.5 * r.normal(size=(c, d))[y]
+    assert transrate(X, y) == pytest.approx(ref, rel=1e-6)
+
+
+def test_hand_case_and_properties():
+    # one feature, eps = 1: R = 1/2 log(1 + sum z^2 / n)
+    X = np.array([[-1.0], [1.0], [-3.0], [3.0]])
+    y = np.array([0, 0, 1, 1])
+    r_all = 0.5 * np.log(1 + 20 / 4)
+    r_c = [0.5 * np.log(1 + 2 / 2), 0.5 * np.log(1 + 18 / 2)]
+    assert transrate(X, y, eps=1.0) == pytest.approx(r_all - np.mean(r_c))
+    Xb, yb = blobs(5, 90, 10, 3, spread=2.0)
+    base = check_common(transrate, Xb, yb)
+    assert base > transrate(Xb, np.random.default_rng(1).permutation(yb))
+    with pytest.raises(ValueError, match="eps"):
+        transrate(Xb, yb, eps=0)
