@@ -270,7 +270,7 @@ def linear_probe(
         scaler, clf = model
         P = np.full((len(X), tr.n_classes), 1e-12)
         P[:, clf.classes_] = clf.predict_proba(scaler.transform(X))
-        return _score(metric, y, np.log(P), tr.n_classes)
+        return _score(metric, y, np.log(np.maximum(P, 1e-300)), tr.n_classes)
 
     Xa, Xv, ya, yv = train_test_split(tr.X, tr.y, test_size=val_fraction, stratify=tr.y, random_state=seed)
     val_scores = [evaluate(fit(Xa, ya, C), Xv, yv) for C in Cs]

@@ -1,0 +1,240 @@
+"""End to end: a zoo, some targets, every metric, a ground truth, and the rank statistics.
+
+:func:`run` is what the offline benchmark chapter (``notebooks/offline.py``) and a user's
+papermill run on their own dataset call: for each target it loads a per-class subsample,
+extracts features (cached) with every model, scores them with the metrics through
+:func:`tecore.pool.score_pool`, computes a ground truth (a linear probe on frozen features,
+or a stored fine-tuning CSV), and correlates scores with the ground truth per (target,
+metric) with bootstrap intervals; over targets it runs the Friedman test.
+
+Splits: each target's first split is subsampled to ``per_class + test_per_class`` images per
+class (fixed seed) and divided per class into the images the metrics see (``per_class``)
+and the held-out images of the linear-probe ground truth (``test_per_class``). This keeps
+datasets without an official test split (digits, a user's folder) on the same footing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ExperimentResult", "run", "resolve_models", "resolve_metrics", "split_per_class"]
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run` returns.
+
+    scores: tidy ``target, model, metric, score, seconds, note``.
+    truth: tidy ``target, model, truth`` (accuracy in [0, 1]).
+    correlations: ``target, metric, weighted_tau, kendall_tau, spearman_rho, pearson_r,
+        top1_hit, relative_top1, tau_low, tau_high`` (bootstrap interval of weighted tau).
+    friedman: :class:`tecore.evaluate.FriedmanResult` over targets (metrics with a weighted
+        tau on every target), or ``None`` with fewer than 2 targets / 3 metrics.
+    timing: per metric, total and mean seconds per model.
+    extraction: per (target, model), images and seconds of feature extraction.
+    """
+
+    scores: pd.DataFrame
+    truth: pd.DataFrame
+    correlations: pd.DataFrame
+    friedman: Any
+    timing: pd.DataFrame
+    extraction: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    def tau_table(self, stat: str = "weighted_tau") -> pd.DataFrame:
+        """metric x target table of one correlation."""
+        return self.correlations.pivot(index="metric", columns="target", values=stat)
+
+
+def resolve_models(models) -> list[str]:
+    """A zoo name, a model name or a list of model names -> list of model names (validated)."""
+    from tecore import zoo
+
+    if isinstance(models, str):
+        if models in zoo.list_zoos():
+            return zoo.collection(models)
+        models = [models]
+    out = list(models)
+    for m in out:
+        zoo.get_spec(m)  # ValueError listing the valid names
+    if not out:
+        raise ValueError("choose at least one model")
+    return out
+
+
+def resolve_metrics(metrics) -> list[str]:
+    """``"all"`` (every registered metric) or a list of names (composed names allowed)."""
+    from tecore import metrics as registry
+
+    if isinstance(metrics, str):
+        metrics = registry.names() if metrics == "all" else [metrics]
+    return [registry.get(m).name for m in metrics]
+
+
+def split_per_class(labels, n_first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the first ``n_first`` samples of every class, and of the rest."""
+    labels = np.asarray(labels)
+    first = np.zeros(len(labels), dtype=bool)
+    for c in np.unique(labels):
+        first[np.flatnonzero(labels == c)[:n_first]] = True
+    return np.flatnonzero(first), np.flatnonzero(~first)
+
+
+def _created(name: str, image_size: int | None, device: str):
+    from tecore import zoo
+
+    model, preprocess, spec = zoo.create(name, device=device)
+    if image_size is not None:
+        spec = dataclasses.replace(spec, input_size=int(image_size), resize=int(image_size))
+        preprocess = zoo.make_preprocess(spec)
+    return model, preprocess, spec
+
+
+def _load_target(target: str, n_per_class: int, seed: int, data_dir):
+    from tecore import data
+
+    return data.load(target, per_class=n_per_class, seed=seed, root=data_dir)
+
+
+def run(
+    models="offline",
+    targets: Sequence[str] = ("breastmnist", "retinamnist", "fashion-mnist", "digits"),
+    metrics="all",
+    *,
+    per_class: int = 40,
+    test_per_class: int = 20,
+    seed: int = 0,
+    image_size: int | None = 112,
+    device: str | None = None,
+    cache_dir=None,
+    data_dir=None,
+    grad_probe: bool = True,
+    ground_truth: str | pd.DataFrame = "linear_probe",
+    hyper: Mapping[str, Mapping] | None = None,
+    n_boot: int = 1000,
+    progress: bool = False,
+) -> ExperimentResult:
+    """Rank ``models`` on ``targets`` with ``metrics``; see the module docstring.
+
+    Parameters
+    ----------
+    models : a zoo name (``"offline"``), a model name or a list of names (:mod:`tecore.zoo`).
+    targets : dataset names (:func:`tecore.data.list_datasets`) or paths to an ImageFolder
+        directory / ``.npz`` file.
+    metrics : ``"all"`` or a list of registered names (``"ped+logme"`` etc.).
+    per_class, test_per_class : images per class the metrics see, and held out for the
+        linear-probe ground truth.
+    image_size : input side the models see (``None``: each model's own, e.g. 224). Lower is
+        faster on a CPU; small images (MedMNIST 28 px, digits 8 px) gain nothing from 224.
+    grad_probe : compute S_FU (needed by ``lp_fu``).
+    ground_truth : ``"linear_probe"`` or a DataFrame with columns ``target, model, truth``
+        (e.g. from :func:`tecore.finetune.ground_truth` of a stored fine-tuning grid).
+    hyper : per-metric hyper-parameters passed to :func:`tecore.pool.score_pool`.
+    """
+    from tecore import evaluate, extract, finetune, pool
+
+    model_names = resolve_models(models)
+    metric_names = resolve_metrics(metrics)
+    if isinstance(targets, str):
+        targets = [targets]
+    targets = list(targets)
+    if not targets:
+        raise ValueError("choose at least one target dataset")
+    from tecore import data as data_mod
+
+    for t in targets:  # fail early on unknown names (paths are checked when loaded)
+        if "/" not in str(t) and not str(t).endswith(".npz") and ":" not in str(t):
+            data_mod.get_spec(t)
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    score_parts, truth_rows, extraction_rows = [], [], []
+    created = {m: _created(m, image_size, device) for m in model_names}
+    for target in targets:
+        ds = _load_target(target, per_class + test_per_class, seed, data_dir)
+        tr_idx, te_idx = split_per_class(ds.labels, per_class)
+        train, test = ds.subset(tr_idx), ds.subset(te_idx)
+        pool_inputs = {}
+        for m in model_names:
+            t0 = time.perf_counter()
+            try:
+                f = extract.extract(created[m], train, grad_probe=grad_probe, device=device,
+                                    cache_dir=cache_dir, progress=progress)
+            except ValueError as exc:  # S_FU undefined (e.g. no violated triplet): NaN for lp_fu
+                if not grad_probe:
+                    raise
+                warnings.warn(f"gradient probe of {m} on {target} failed ({exc}); lp_fu is NaN there")
+                f = extract.extract(created[m], train, device=device, cache_dir=cache_dir, progress=progress)
+            ft = extract.extract(created[m], test, device=device, cache_dir=cache_dir, progress=progress)
+            extraction_rows.append({"target": target, "model": m, "images": len(train) + len(test),
+                                    "seconds": time.perf_counter() - t0})
+            pool_inputs[m] = f
+            if isinstance(ground_truth, str):
+                if ground_truth != "linear_probe":
+                    raise ValueError(f"ground_truth must be 'linear_probe' or a DataFrame, got {ground_truth!r}")
+                res = finetune.linear_probe(f.features, f.labels, ft.features, ft.labels, seed=seed)
+                truth_rows.append({"target": target, "model": m, "truth": res["score"]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            sc = pool.score_pool(pool_inputs, metric_names, errors="nan",
+                                 hyper={k: v for k, v in dict(hyper or {}).items() if k in metric_names},
+                                 progress=progress)
+        sc.attrs = {}  # per-model terms of pool-level metrics stay per target
+        sc.insert(0, "target", target)
+        score_parts.append(sc)
+    scores = pd.concat(score_parts, ignore_index=True)
+    if isinstance(ground_truth, pd.DataFrame):
+        need = {"target", "model", "truth"}
+        if not need <= set(ground_truth.columns):
+            raise ValueError(f"a ground-truth table needs columns {sorted(need)}, got {list(ground_truth.columns)}")
+        truth = ground_truth[list(need)][ground_truth["target"].isin(targets) & ground_truth["model"].isin(model_names)]
+    else:
+        truth = pd.DataFrame(truth_rows)
+    truth = truth[["target", "model", "truth"]].reset_index(drop=True)
+
+    corr = correlate(scores, truth, n_boot=n_boot, seed=seed)
+    fr = None
+    table = corr.pivot(index="target", columns="metric", values="weighted_tau").dropna(axis=1)
+    if table.shape[0] >= 2 and table.shape[1] >= 3:
+        fr = evaluate.friedman(table)
+    timing = (scores.groupby("metric")["seconds"].agg(total_s="sum", mean_s_per_model="mean")
+              .sort_values("total_s", ascending=False).reset_index())
+    return ExperimentResult(scores, truth, corr, fr, timing, pd.DataFrame(extraction_rows),
+                            settings={"models": model_names, "targets": targets, "metrics": metric_names,
+                                      "per_class": per_class, "test_per_class": test_per_class,
+                                      "seed": seed, "image_size": image_size, "device": device})
+
+
+def correlate(scores: pd.DataFrame, truth: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Rank statistics of each (target, metric): scores against the ground truth over the
+    models that have both (a metric a model cannot compute, e.g. LEEP without a source head,
+    is left out for that model); weighted tau with a percentile bootstrap interval."""
+    from tecore import evaluate
+
+    rows = []
+    merged = scores.merge(truth, on=["target", "model"])
+    for (target, metric), g in merged.groupby(["target", "metric"], sort=False):
+        g = g[np.isfinite(g["score"]) & np.isfinite(g["truth"])]
+        row = {"target": target, "metric": metric, "n_models": len(g)}
+        if len(g) >= 3 and g["score"].nunique() > 1 and g["truth"].nunique() > 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                row.update(evaluate.correlations(g["score"].to_numpy(), g["truth"].to_numpy()))
+                try:
+                    b = evaluate.bootstrap_tau(g["score"].to_numpy(), g["truth"].to_numpy(), n_boot=n_boot, seed=seed)
+                    row.update({"tau_low": b["low"], "tau_high": b["high"]})
+                except ValueError:
+                    row.update({"tau_low": np.nan, "tau_high": np.nan})
+        rows.append(row)
+    cols = ["target", "metric", "n_models", "weighted_tau", "weighted_tau_itm", "kendall_tau", "spearman_rho",
+            "pearson_r", "top1_hit", "top3_hit", "relative_top1", "tau_low", "tau_high"]
+    return pd.DataFrame(rows).reindex(columns=cols)

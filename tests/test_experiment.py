@@ -1,0 +1,84 @@
+"""End-to-end driver on real checkpoints and real data; papermill on a user's folder."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+from PIL import Image  # noqa: E402
+
+from tecore import experiment  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imagefolder(root: Path, n_per_class=16):
+    """A tiny real-image folder: crops of two scikit-image photos as two classes."""
+    from skimage import data as skdata
+
+    r = np.random.default_rng(0)
+    for name, img in (("cat", skdata.chelsea()), ("coffee", skdata.coffee())):
+        (root / name).mkdir(parents=True)
+        for i in range(n_per_class):
+            y, x = r.integers(0, 100), r.integers(0, 150)
+            Image.fromarray(img[y:y + 200, x:x + 200]).save(root / name / f"{i}.png")
+    return root
+
+
+def test_run_on_digits_with_two_models(tmp_path):
+    res = experiment.run(["mobilenet_v2_fdet", "mobilenet_v2_deepsort"], ["digits"],
+                         ["logme", "leep", "gbc"], per_class=8, test_per_class=6, image_size=64,
+                         cache_dir=tmp_path, n_boot=50)
+    assert set(res.scores.metric) == {"logme", "leep", "gbc"}
+    assert len(res.scores) == 2 * 3
+    leep_deepsort = res.scores.query("model == 'mobilenet_v2_deepsort' and metric == 'leep'")
+    assert leep_deepsort.score.isna().all() and "probs" in leep_deepsort.note.iloc[0]  # no source head
+    assert res.truth.truth.between(0, 1).all() and len(res.truth) == 2
+    assert res.truth.truth.min() > 0.3  # 10 digit classes: far above chance (0.1) on ImageNet features
+    # two models are too few for a rank correlation: reported, not invented
+    assert res.correlations.weighted_tau.isna().all() and res.friedman is None
+    # a rerun reads the cache: identical scores
+    again = experiment.run(["mobilenet_v2_fdet", "mobilenet_v2_deepsort"], ["digits"], ["logme", "gbc"],
+                           per_class=8, test_per_class=6, image_size=64, cache_dir=tmp_path, n_boot=50)
+    a = res.scores.query("metric == 'logme'").score.to_numpy()
+    np.testing.assert_allclose(again.scores.query("metric == 'logme'").score.to_numpy(), a)
+
+
+def test_split_per_class_and_bad_names():
+    tr, te = experiment.split_per_class(np.array([0, 1, 0, 1, 0, 1, 2]), 2)
+    assert tr.tolist() == [0, 1, 2, 3, 6] and te.tolist() == [4, 5]
+    with pytest.raises(ValueError, match="unknown zoo|valid models"):
+        experiment.run("imagenet-zoo", ["digits"])
+    with pytest.raises(ValueError, match="valid metrics"):
+        experiment.run("offline", ["digits"], ["logmee"])
+    with pytest.raises(ValueError, match="valid datasets"):
+        experiment.run("offline", ["not-a-dataset"], ["logme"])
+
+
+def test_correlate_by_hand():
+    scores = pd.DataFrame({"target": "t", "model": list("abcd"), "metric": "m", "score": [1.0, 2, 3, 4]})
+    truth = pd.DataFrame({"target": "t", "model": list("abcd"), "truth": [0.1, 0.2, 0.3, 0.4]})
+    c = experiment.correlate(scores, truth, n_boot=50)
+    assert c.weighted_tau.iloc[0] == pytest.approx(1.0) and c.top1_hit.iloc[0] == 1.0
+
+
+def test_papermill_offline_chapter_on_a_user_imagefolder(tmp_path):
+    import jupytext
+    import nbformat
+    import papermill as pm
+
+    folder = _imagefolder(tmp_path / "mydata")
+    nb = jupytext.read(ROOT / "notebooks" / "offline.py")
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    inp, out = tmp_path / "offline.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, inp)
+    pm.execute_notebook(str(inp), str(out), cwd=str(ROOT / "notebooks"), kernel_name="python3",
+                        progress_bar=False, parameters={
+                            "targets": [str(folder)], "zoo": ["mobilenet_v2_fdet", "efficientnet_lite0",
+                                                              "mobilenet_v2_deepsort"],
+                            "metrics": ["logme", "gbc", "lp_fu"], "per_class": 10, "test_per_class": 6,
+                            "image_size": 64, "n_boot": 50, "finetune_csv": None,
+                            "cache_dir": str(tmp_path / "cache")})
+    text = "\n".join(o.get("text", "") for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
+    assert "mydata" in text and "lp_fu" in text and "logme" in text
