@@ -1,0 +1,174 @@
+"""ITM (implemented from the paper; no official code exists to compare values against)."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tecore.metrics import itm as I  # noqa: E402
+from tests._metric_props import blobs  # noqa: E402
+
+FAST = dict(n_iter=60, eval_every=20, batch_size=64)
+
+
+def test_dca_single_sample_is_eq9():
+    r = np.random.default_rng(0)
+    E = torch.tensor(r.normal(size=(1, 5)))
+    W = torch.tensor(r.normal(size=(5, 7)))
+    T = torch.tensor(np.eye(1, 7))
+    out = I.dca_step(E, W, T, 0.3)
+    np.testing.assert_allclose(out.numpy(), 0.7 * (E @ W).numpy() + 0.3 * T.numpy(), rtol=1e-12)
+    # eta = 1 lands on the pseudo-centre, eta = 0 leaves E W unchanged
+    np.testing.assert_allclose(I.dca_step(E, W, T, 1.0).numpy(), T.numpy(), atol=1e-12)
+    np.testing.assert_allclose(I.dca_step(E, W, T, 0.0).numpy(), (E @ W).numpy(), atol=1e-12)
+
+
+def test_dca_batch_matches_hand_formula_and_contracts():
+    r = np.random.default_rng(1)
+    E = r.normal(size=(6, 4))
+    W = r.normal(size=(4, 4))
+    T = np.eye(4)[[0, 1, 2, 3, 0, 1]]
+    G = E @ E.T
+    C = 0.5 * G / np.linalg.eigvalsh(G)[-1]
+    want = (np.eye(6) - C) @ E @ W + C @ T
+    got = I.dca_step(torch.tensor(E), torch.tensor(W), torch.tensor(T), 0.5).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    # C is PSD with spectrum in [0, eta]: the step moves E W towards the centres
+    assert np.all(np.linalg.eigvalsh(C) <= 0.5 + 1e-12)
+    assert np.linalg.norm(got - T) < np.linalg.norm(E @ W - T)
+    # n_steps=2 applies the recursion again with C from E^(1)
+    Z1 = want
+    G2 = Z1 @ Z1.T
+    C2 = 0.5 * G2 / np.linalg.eigvalsh(G2)[-1]
+    got2 = I.dca_step(torch.tensor(E), torch.tensor(W), torch.tensor(T), 0.5, n_steps=2).numpy()
+    np.testing.assert_allclose(got2, (np.eye(6) - C2) @ Z1 + C2 @ T, rtol=1e-10)
+
+
+def test_dispersion_hand_computed():
+    X = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [10.0, 14.0]])
+    y = [0, 0, 1, 1]
+    # distances to class means: 1, 1, 2, 2 -> mean 1.5, / sqrt(2)
+    assert I.dispersion(X, y, standardize=False) == pytest.approx(1.5 / np.sqrt(2))
+    # standardised: scale of each dimension does not matter
+    assert I.dispersion(X * [3.0, 0.01], y) == pytest.approx(I.dispersion(X, y))
+    # no class structure -> about 1; collapsed classes -> 0
+    Xr, yr = blobs(0, 4000, 20, 4, spread=0.0)
+    assert I.dispersion(Xr, yr) == pytest.approx(1.0, abs=0.05)
+    assert I.dispersion(np.repeat(np.eye(3), 5, axis=0), np.repeat([0, 1, 2], 5)) == pytest.approx(0.0)
+
+
+def test_adaptive_eta_eq12():
+    assert I.adaptive_eta(0.8) == pytest.approx(0.5)
+    assert I.adaptive_eta(1.0) == pytest.approx(1 - 0.5 * 0.8)
+    assert I.adaptive_eta(0.9) > I.adaptive_eta(0.85)  # more dispersed -> larger eta
+    assert I.adaptive_eta(0.1) == 0.0  # clipped
+    assert I.adaptive_eta(0.5, eta_base=0.2, dis_base=0.5) == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="dispersion must be > 0"):
+        I.adaptive_eta(0.0)
+    with pytest.raises(ValueError, match="eta_base"):
+        I.adaptive_eta(0.5, eta_base=1.0)
+
+
+@pytest.mark.parametrize("kind", I.CENTERS)
+def test_pseudo_centres_orthonormal(kind):
+    P = I.pseudo_centers(7, 32, kind)
+    assert P.shape == (7, 32)
+    np.testing.assert_allclose(P @ P.T, np.eye(7), atol=1e-10)
+    if kind != "onehot":
+        assert not np.allclose(P, I.pseudo_centers(7, 32, kind, random_state=1))
+    with pytest.raises(ValueError, match="orthonormal centres"):
+        I.pseudo_centers(40, 32, kind)
+
+
+def test_onehot_centres_are_the_basis():
+    np.testing.assert_array_equal(I.pseudo_centers(3, 5), np.eye(3, 5))
+    with pytest.raises(ValueError, match="valid kinds"):
+        I.pseudo_centers(3, 5, "sobol")
+
+
+def test_ranks_class_separability():
+    scores = [I.itm(*blobs(0, 600, 32, 6, spread=s), **FAST) for s in (0.05, 0.3, 0.6, 1.5)]
+    assert scores == sorted(scores)
+    assert scores[-1] > 0.95 and scores[0] < 0.5
+
+
+def test_deterministic_no_mutation_string_labels():
+    X, y = blobs(2, 300, 16, 3, spread=0.5)
+    Xc, yc = X.copy(), y.copy()
+    a = I.itm(X, y, **FAST)
+    assert I.itm(X, y, **FAST) == a
+    np.testing.assert_array_equal(X, Xc)
+    np.testing.assert_array_equal(y, yc)
+    # labels encoded in the same order give the same classes, split and centres
+    assert I.itm(X, np.array([f"c{v}" for v in y]), **FAST) == a
+    assert 0.0 <= a <= 1.0
+
+
+def test_standardisation_makes_it_scale_invariant():
+    X, y = blobs(3, 300, 16, 3, spread=0.4)
+    scale = np.random.default_rng(0).uniform(0.01, 100, size=16)
+    shift = np.random.default_rng(1).normal(size=16) * 50
+    assert I.itm(X * scale + shift, y, **FAST) == pytest.approx(I.itm(X, y, **FAST), abs=1 / 60)
+
+
+def test_details_history_select_and_switches():
+    X, y = blobs(4, 400, 16, 4, spread=0.4)
+    kw = dict(FAST, n_iter=50, eval_every=20)
+    s, d = I.itm(X, y, return_details=True, **kw)
+    assert [it for it, _ in d["history"]] == [20, 40, 50]
+    assert s == max(a for _, a in d["history"])
+    last = I.itm(X, y, select="last", **kw)
+    assert last == d["history"][-1][1]
+    assert d["n_train"] + d["n_val"] == 400 and d["n_val"] == 80  # 4:1
+    assert d["embed_dim"] == 16
+    _, d2 = I.itm(X, y, adaptive=False, eta_base=0.3, return_details=True, **kw)
+    assert d2["eta"] == 0.3
+    assert d["eta"] == pytest.approx(I.adaptive_eta(I.dispersion(X, y)))
+    # every ablation switch runs and changes the computation
+    for extra in ({"standardize": False}, {"centers": "pca"}, {"n_steps": 2}, {"pc_weight": 0.0},
+                  {"val_dca": True}, {"embed_dim": 24}):
+        out = I.itm(X, y, **kw, **extra)
+        assert 0.0 <= out <= 1.0
+    # with validation labels in the DCA step, accuracy can only be easier to get
+    hard = blobs(5, 400, 16, 4, spread=0.05)
+    assert I.itm(*hard, val_dca=True, eta_base=0.9, adaptive=False, **kw) >= I.itm(*hard, **kw)
+
+
+def test_more_classes_than_dimensions_widens_the_embedding():
+    X, y = blobs(6, 240, 4, 12, spread=1.0)
+    s, d = I.itm(X, y, return_details=True, **FAST)
+    assert d["embed_dim"] == 12 and 0 <= s <= 1
+    with pytest.raises(ValueError, match="embed_dim >= the number of classes"):
+        I.itm(X, y, embed_dim=8, **FAST)
+
+
+def test_bad_input():
+    X, y = blobs(7, 100, 8, 2)
+    bad = X.copy()
+    bad[3, 1] = np.inf
+    with pytest.raises(ValueError, match="inf"):
+        I.itm(bad, y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        I.itm(X, np.zeros(100))
+    y1 = y.copy()
+    y1[0] = 5  # a class with one sample cannot be split 4:1
+    with pytest.raises(ValueError, match="at least 2 samples per class"):
+        I.itm(X, y1)
+    with pytest.raises(ValueError, match="val_fraction"):
+        I.itm(X, y, val_fraction=1.0)
+    with pytest.raises(ValueError, match="select"):
+        I.itm(X, y, select="mean")
+    with pytest.raises(ValueError, match="valid kinds"):
+        I.itm(X, y, centers="sobol")
+    with pytest.raises(ValueError, match="n_iter"):
+        I.itm(X, y, n_iter=0)
+
+
+def test_registry_entry_runs_with_its_defaults_names():
+    from tecore import metrics
+
+    spec = metrics.get("itm")
+    assert spec.needs_torch and set(spec.defaults) <= set(I.itm.__kwdefaults__)
+    for k, v in spec.defaults.items():
+        assert I.itm.__kwdefaults__[k] == v, k
+    X, y = blobs(8, 200, 8, 2, spread=1.0)
+    assert metrics.score("itm", features=X, labels=y, **FAST) > 0.9
