@@ -61,7 +61,8 @@ metrics = ["leep", "nce", "hscore"]  # LEEP and the two baselines of the paper
 train_per_class = 30  # training images per class (the target data the metrics see)
 test_per_class = 20  # test images per class (for the linear-probe ground truth)
 n_tasks = 20  # number of random target tasks
-min_classes, max_classes = 2, 10  # classes per task, drawn uniformly
+min_classes = 2  # fewest classes per task (drawn uniformly)
+max_classes = 10  # most classes per task
 n_levels = 5  # transferability levels (LEEP supplementary Figs. 1-2)
 probe_Cs = (0.1,)  # inverse L2 strength(s) of the linear probe; several are chosen among on a hold-out (slower)
 data_dir = None  # None: $TECORE_DATA_MIRROR, system places, then the download cache
@@ -93,8 +94,7 @@ pd.set_option("display.precision", 3)
 # cached: a second run does not touch the model.
 
 # %%
-train = data.load(dataset, "train", per_class=train_per_class, seed=seed, root=data_dir)
-test = data.load(dataset, "test", per_class=test_per_class, seed=seed, root=data_dir)
+train, test = data.load_train_test(dataset, train_per_class, test_per_class, seed=seed, root=data_dir)
 f_train = extract.extract(model, train, device=device, cache_dir=cache_dir, progress=False)
 f_test = extract.extract(model, test, device=device, cache_dir=cache_dir, progress=False)
 print(f_train)

@@ -66,6 +66,7 @@ __all__ = [
     "list_datasets",
     "get_spec",
     "load",
+    "load_train_test",
     "from_arrays",
     "subsample_per_class",
     "official_fold_indices",
@@ -608,6 +609,37 @@ def load(
         ds.meta.update(per_class=int(per_class), seed=int(seed))
     ds.meta.setdefault("registry", spec_name)
     return ds
+
+
+def load_train_test(name, train_per_class: int, test_per_class: int, *, seed: int = 0,
+                    root=None, **kwargs) -> tuple[Dataset, Dataset]:
+    """A training and a test set of ``train_per_class`` / ``test_per_class`` images per class.
+
+    Datasets with official ``train`` and ``test`` splits are subsampled from those. A dataset
+    with a single split (scikit-learn digits, an image folder or ``.npz`` without splits)
+    gives ``train_per_class + test_per_class`` images per class (``seed``), divided per class
+    into disjoint training and test parts; their ``split`` reads ``"train"`` / ``"test"``
+    and ``meta["derived_split"]`` records the derivation. Other keyword arguments go to
+    :func:`load`.
+    """
+    for v, what in ((train_per_class, "train_per_class"), (test_per_class, "test_per_class")):
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise ValueError(f"{what} must be a positive integer, got {v!r}")
+    splits = None if _user_path(name) is not None else get_spec(str(name)).splits
+    if splits is not None and "train" in splits and "test" in splits:
+        return (load(name, "train", per_class=train_per_class, seed=seed, root=root, **kwargs),
+                load(name, "test", per_class=test_per_class, seed=seed, root=root, **kwargs))
+    ds = load(name, per_class=int(train_per_class) + int(test_per_class), seed=seed, root=root, **kwargs)
+    first = np.zeros(len(ds), dtype=bool)
+    for c in np.unique(ds.labels):
+        first[np.flatnonzero(ds.labels == c)[:int(train_per_class)]] = True
+    out = []
+    for part, mask in (("train", first), ("test", ~first)):
+        sub = ds.subset(np.flatnonzero(mask))
+        sub = replace(sub, split=part, meta={**sub.meta, "derived_split": f"{part} part of {ds.split!r}, "
+                                             f"{train_per_class}/{test_per_class} per class"})
+        out.append(sub)
+    return out[0], out[1]
 
 
 def from_arrays(images, labels, *, name: str = "arrays", split: str = "all",

@@ -361,3 +361,18 @@ def test_from_arrays():
     assert data.from_arrays(imgs, [0, 1] * 3).fingerprint() != data.from_arrays(imgs[::-1], [0, 1] * 3).fingerprint()
     with pytest.raises(ValueError, match="do not match"):
         data.from_arrays(imgs, [0, 1])
+
+
+def test_load_train_test_official_and_derived_splits():
+    tr, te = data.load_train_test("digits", 5, 3, seed=1)
+    assert (tr.split, te.split) == ("train", "test")
+    assert np.bincount(tr.labels).tolist() == [5] * 10 and np.bincount(te.labels).tolist() == [3] * 10
+    assert not set(tr.indices) & set(te.indices)  # disjoint parts of the one split
+    assert "derived_split" in tr.meta and tr.fingerprint() != te.fingerprint()
+    tr2, _ = data.load_train_test("digits", 5, 3, seed=1)
+    np.testing.assert_array_equal(tr.indices, tr2.indices)
+    with pytest.raises(ValueError, match="train_per_class must be a positive integer"):
+        data.load_train_test("digits", 0, 3)
+    mtr, mte = data.load_train_test("breastmnist", 4, 2, seed=0)
+    assert (mtr.split, mte.split) == ("train", "test") and "derived_split" not in mtr.meta
+    assert np.bincount(mtr.labels).tolist() == [4, 4] and len(mte) == 4
