@@ -29,3 +29,13 @@ def check_common(fn, X, y, *, rel=1e-8, **kw):
     with pytest.raises(ValueError, match="at least 2 classes"):
         fn(X, np.zeros_like(y), **kw)
     return base
+
+
+def golden_data(seed, n, d, c, sep, scale):
+    """The inputs the golden values of the official-code comparisons were computed on:
+    every class present, class means ``sep`` * N(0, 1), features scaled by ``scale``."""
+    r = np.random.default_rng(seed)
+    y = r.integers(0, c, n)
+    y[:c] = np.arange(c)
+    X = (r.normal(size=(n, d)) + sep * r.normal(size=(c, d))[y]) * scale
+    return X, y

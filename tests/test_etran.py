@@ -12,14 +12,10 @@ from scipy.special import logsumexp
 from tecore.metrics import etran as E
 from tecore.metrics.etran import combine, etran_terms
 from tecore.metrics.sfda import shrunk_lda_proba
+from tests._metric_props import golden_data
 
 
-def _data(seed, n, d, c, sep, scale):
-    r = np.random.default_rng(seed)
-    y = r.integers(0, c, n)
-    y[:c] = np.arange(c)
-    X = (r.normal(size=(n, d)) + sep * r.normal(size=(c, d))[y]) * scale
-    return X, y
+_data = golden_data
 
 
 # Golden values: mgholamikn/ETran metrics.py (commit d4551ed8f41f4ed6eba08b9cc1a78bae178acd19),

@@ -5,14 +5,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tecore.metrics.ncti import TERMS, combine, ncti_terms
+from tests._metric_props import golden_data
 
 
-def _data(seed, n, d, c, sep, scale):
-    r = np.random.default_rng(seed)
-    y = r.integers(0, c, n)
-    y[:c] = np.arange(c)
-    X = (r.normal(size=(n, d)) + sep * r.normal(size=(c, d))[y]) * scale
-    return X, y
+_data = golden_data
 
 
 # Golden values: BUserName/NCTI metrics.py (commit b18d39514a3f2a7a949500b467a38b93de1428e4),

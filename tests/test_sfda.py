@@ -6,14 +6,10 @@ from scipy.special import softmax
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from tecore.metrics.sfda import power_iteration_eigmax, sfda, shrunk_lda_proba
+from tests._metric_props import golden_data
 
 
-def _data(seed, n, d, c, sep, scale):
-    r = np.random.default_rng(seed)
-    y = r.integers(0, c, n)
-    y[:c] = np.arange(c)
-    X = (r.normal(size=(n, d)) + sep * r.normal(size=(c, d))[y]) * scale
-    return X, y
+_data = golden_data
 
 
 # Golden values: TencentARC/SFDA metrics.py (commit 3b7edf76bd682acb1eba4f4c5eb7ea7f3f7f6c59),
