@@ -15,16 +15,13 @@ from tecore.metrics._checks import check_features_labels
 __all__ = ["hscore", "shrinkage_hscore"]
 
 
-def _class_mean_cov(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
-    """cov(E[f|y]) with np.cov's N-1 normalisation, without materialising the N x D matrix
-    of class means: sum_c n_c (mu_c - mu)(mu_c - mu)^T / (N - 1)."""
+def _class_mean_dev(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Rows sqrt(n_c) (mu_c - mu), so that cov(E[f|y]) (np.cov's N-1 normalisation, without
+    materialising the N x D matrix of class means) is d^T d / (N - 1)."""
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     sums = np.zeros((n_classes, X.shape[1]))
     np.add.at(sums, y, X)
-    means = sums / counts[:, None]
-    mu = X.mean(axis=0)
-    d = (means - mu) * np.sqrt(counts)[:, None]
-    return d.T @ d / (X.shape[0] - 1)
+    return (sums / counts[:, None] - X.mean(axis=0)) * np.sqrt(counts)[:, None]
 
 
 def hscore(features, labels, *, rcond: float = 1e-15) -> float:
@@ -36,8 +33,13 @@ def hscore(features, labels, *, rcond: float = 1e-15) -> float:
     """
     c = check_features_labels(features, labels, method="hscore")
     covf = np.atleast_2d(np.cov(c.X, rowvar=False))
-    covg = _class_mean_cov(c.X, c.y, c.n_classes)
-    return float(np.trace(np.linalg.pinv(covf, rcond=rcond, hermitian=True) @ covg))
+    # tr(pinv(covf) covg) with covg = d^T d / (N-1), through one eigendecomposition of covf:
+    # pinv keeps the eigenvalues with |w| > rcond * max|w| (numpy's hermitian pinv rule), so
+    # the trace is sum_k |d v_k|^2 / w_k / (N-1) -- no D x D x D products.
+    w, V = np.linalg.eigh(covf)
+    keep = np.abs(w) > rcond * np.abs(w).max()
+    P = _class_mean_dev(c.X, c.y, c.n_classes) @ V[:, keep]
+    return float(np.sum(P * P / w[keep]) / (c.X.shape[0] - 1))
 
 
 def shrinkage_hscore(features, labels, *, rcond: float = 1e-15) -> float:
@@ -54,10 +56,7 @@ def shrinkage_hscore(features, labels, *, rcond: float = 1e-15) -> float:
     c = check_features_labels(features, labels, method="shrinkage_hscore")
     X = c.X - c.X.mean(axis=0, keepdims=True)
     cov, alpha = ledoit_wolf(X, assume_centered=False)
-    counts = np.bincount(c.y, minlength=c.n_classes).astype(np.float64)
-    sums = np.zeros((c.n_classes, X.shape[1]))
-    np.add.at(sums, c.y, X)
-    d = (sums / counts[:, None]) * np.sqrt(counts)[:, None]  # X is centred: mu = 0
+    d = _class_mean_dev(X, c.y, c.n_classes)
     try:
         # the shrunk covariance is positive definite whenever alpha > 0: tr(cov^-1 d^T d) by
         # Cholesky (what tllib's pinv computes, a few times faster)
