@@ -33,3 +33,17 @@ def test_hand_case_and_invariances():
     assert hscore(Xb @ A, yb) == pytest.approx(base, rel=1e-8)
     assert hscore(Xb, yb) <= yb.max()  # bounded by the number of classes - 1 (rank of cov(E[f|y]))
     check_common(shrinkage_hscore, Xb, yb)
+
+
+@pytest.mark.parametrize("shape", [(200, 10), (30, 80), (500, 3), (2, 5)])
+def test_ledoit_wolf_matches_scikit_learn(shape):
+    from sklearn.covariance import ledoit_wolf
+
+    from tecore.metrics.hscore import ledoit_wolf_centered
+
+    X = np.random.default_rng(shape[0]).normal(size=shape) * np.linspace(0.1, 3, shape[1])
+    X -= X.mean(axis=0)
+    cov, a = ledoit_wolf_centered(X)
+    want_cov, want_a = ledoit_wolf(X, assume_centered=True)
+    assert a == pytest.approx(want_a, rel=1e-10, abs=1e-14)
+    np.testing.assert_allclose(cov, want_cov, rtol=1e-10, atol=1e-14)

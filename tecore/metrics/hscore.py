@@ -12,7 +12,7 @@ import numpy as np
 
 from tecore.metrics._checks import check_features_labels
 
-__all__ = ["hscore", "shrinkage_hscore"]
+__all__ = ["hscore", "shrinkage_hscore", "ledoit_wolf_centered"]
 
 
 def _class_mean_dev(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -42,6 +42,31 @@ def hscore(features, labels, *, rcond: float = 1e-15) -> float:
     return float(np.sum(P * P / w[keep]) / (c.X.shape[0] - 1))
 
 
+def ledoit_wolf_centered(X: np.ndarray) -> tuple[np.ndarray, float]:
+    r"""scikit-learn's ``ledoit_wolf(X, assume_centered=True)`` — the shrunk covariance
+    :math:`(1-\alpha) S + \alpha \mu I` and α — from a single Gram matrix.
+
+    scikit-learn's shrinkage formula needs :math:`\sum_{ij} (X^{\circ 2\top} X^{\circ 2})_{ij}`,
+    which it computes as a second D x D product; it equals :math:`\sum_n \lVert x_n\rVert^4`
+    (O(N D)). Same value as scikit-learn (tested), half the O(N D^2) work.
+    """
+    n, p = X.shape
+    S = X.T @ X / n
+    if n == 1:  # scikit-learn's convention for a single sample
+        return np.atleast_2d(S), 0.0
+    trace = np.trace(S)
+    mu = trace / p
+    delta_ = np.sum(S * S)
+    beta_ = np.sum(np.einsum("ij,ij->i", X, X) ** 2)
+    beta = (beta_ / n - delta_) / (p * n)
+    delta = (delta_ - 2.0 * mu * trace + p * mu ** 2) / p
+    beta = min(beta, delta)
+    alpha = 0.0 if beta == 0 else float(beta / delta)
+    cov = (1.0 - alpha) * S
+    cov.flat[:: p + 1] += alpha * mu
+    return cov, alpha
+
+
 def shrinkage_hscore(features, labels, *, rcond: float = 1e-15) -> float:
     """Shrinkage H-score (Ibrahim et al. 2022):
     :math:`\\mathrm{tr}(\\mathrm{cov}_\\alpha(f)^{-1} (1-\\alpha)\\,\\mathrm{cov}(E[f\\mid y]))` with
@@ -51,11 +76,10 @@ def shrinkage_hscore(features, labels, *, rcond: float = 1e-15) -> float:
     larger than D. O(N D^2 + D^3).
     """
     from scipy.linalg import LinAlgError, cho_factor, solve_triangular
-    from sklearn.covariance import ledoit_wolf
 
     c = check_features_labels(features, labels, method="shrinkage_hscore")
     X = c.X - c.X.mean(axis=0, keepdims=True)
-    cov, alpha = ledoit_wolf(X, assume_centered=False)
+    cov, alpha = ledoit_wolf_centered(X)
     d = _class_mean_dev(X, c.y, c.n_classes)
     try:
         # the shrunk covariance is positive definite whenever alpha > 0: tr(cov^-1 d^T d) by
