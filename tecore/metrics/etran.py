@@ -14,6 +14,7 @@ from scipy.special import logsumexp, softmax
 from ._checks import check_features_labels
 from ._pool_minmax import check_terms, minmax
 from .sfda import shrunk_lda_proba
+from tecore.metrics._stats import class_means
 
 __all__ = ["etran_terms", "energy_score", "lda_score", "combine", "TERMS", "WEIGHTS"]
 
@@ -37,10 +38,7 @@ def lda_score(X: np.ndarray, y: np.ndarray, C: int, *, official: bool = False) -
     """Mean true-class posterior of the ETran LDA classifier (see :func:`etran_terms`)."""
     n = X.shape[0]
     if official:
-        counts = np.bincount(y, minlength=C).astype(np.float64)
-        means = np.zeros((C, X.shape[1]))
-        np.add.at(means, y, X)
-        means /= counts[:, None]
+        means, counts = class_means(X, y, C)
         logits = X @ means.T - 0.5 * np.sum(means**2, axis=1) + np.log(counts / n)
         proba = softmax(logits, axis=1)
     else:

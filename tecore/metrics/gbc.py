@@ -5,6 +5,7 @@ import numpy as np
 
 from ._checks import check_features_labels, check_positive_int
 from ._pca import pca_scores
+from ._stats import class_means, class_sums
 
 __all__ = ["gbc", "bhattacharyya_distance"]
 
@@ -115,18 +116,13 @@ def gbc(
     if n_components is not None:
         X, _ = pca_scores(X, n_components)
     n, d = X.shape
-    counts = np.bincount(y, minlength=C).astype(np.float64)
-    means = np.zeros((C, d))
-    np.add.at(means, y, X)
-    means /= counts[:, None]
+    means, counts = class_means(X, y, C)
     R = X - means[y]  # within-class residuals
 
     if gaussian_type == "full":
         BD = _full_pairwise(R, y, means, counts, var_floor)
     else:
-        var = np.zeros((C, d))
-        np.add.at(var, y, R * R)
-        var /= counts[:, None]
+        var = class_sums(R * R, y, C) / counts[:, None]
         var = np.maximum(var, var_floor)
         if gaussian_type == "spherical":
             s = var.mean(axis=1)  # (C,)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tecore.metrics._checks import check_features_labels
+from tecore.metrics._stats import class_means
 
 __all__ = ["hscore", "shrinkage_hscore", "ledoit_wolf_centered"]
 
@@ -18,10 +19,8 @@ __all__ = ["hscore", "shrinkage_hscore", "ledoit_wolf_centered"]
 def _class_mean_dev(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     """Rows sqrt(n_c) (mu_c - mu), so that cov(E[f|y]) (np.cov's N-1 normalisation, without
     materialising the N x D matrix of class means) is d^T d / (N - 1)."""
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    sums = np.zeros((n_classes, X.shape[1]))
-    np.add.at(sums, y, X)
-    return (sums / counts[:, None] - X.mean(axis=0)) * np.sqrt(counts)[:, None]
+    means, counts = class_means(X, y, n_classes)
+    return (means - X.mean(axis=0)) * np.sqrt(counts)[:, None]
 
 
 def hscore(features, labels, *, rcond: float = 1e-15) -> float:

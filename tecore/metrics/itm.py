@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from tecore.metrics._checks import check_features_labels, check_positive_int
+from tecore.metrics._stats import class_means
 
 __all__ = ["itm", "dca_step", "dispersion", "adaptive_eta", "pseudo_centers", "CENTERS"]
 
@@ -37,9 +38,7 @@ def dispersion(features, labels, *, standardize: bool = True) -> float:
     """
     c = check_features_labels(features, labels, method="dispersion")
     X = _standardize(c.X) if standardize else c.X
-    means = np.zeros((c.n_classes, X.shape[1]))
-    np.add.at(means, c.y, X)
-    means /= np.bincount(c.y, minlength=c.n_classes)[:, None]
+    means, _ = class_means(X, c.y, c.n_classes)
     return float(np.linalg.norm(X - means[c.y], axis=1).mean() / math.sqrt(X.shape[1]))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tecore.metrics._checks import check_features_labels, check_positive_int
+from tecore.metrics._stats import class_means, class_sums
 
 __all__ = ["ped"]
 
@@ -23,12 +24,8 @@ def _step(Xs: np.ndarray, y: np.ndarray, n_classes: int, *, time_step: float, ns
           constant: float) -> np.ndarray:
     """One step of the class motion in standardised space: the displacement (C x D) of each
     class (official ``One_Step_PED``)."""
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    sums = np.zeros((n_classes, Xs.shape[1]))
-    np.add.at(sums, y, Xs)
-    mu = sums / counts[:, None]
-    sq = np.zeros_like(sums)
-    np.add.at(sq, y, Xs * Xs)
+    mu, counts = class_means(Xs, y, n_classes)
+    sq = class_sums(Xs * Xs, y, n_classes)
     var = np.maximum(sq / counts[:, None] - mu * mu, 0.0)  # per-class variance (ddof 0)
     radius = np.sqrt(var.sum(axis=1))
     g = mu @ mu.T

@@ -6,6 +6,7 @@ from scipy import linalg
 from scipy.special import softmax
 
 from ._checks import check_features_labels, check_positive_int
+from tecore.metrics._stats import class_means
 
 __all__ = ["sfda", "power_iteration_eigmax", "shrunk_lda_proba"]
 
@@ -27,10 +28,7 @@ def power_iteration_eigmax(A: np.ndarray, max_iterations: int = 3) -> float:
 
 
 def _within_scatter(X, y, C):
-    counts = np.bincount(y, minlength=C).astype(np.float64)
-    means = np.zeros((C, X.shape[1]))
-    np.add.at(means, y, X)
-    means /= counts[:, None]
+    means, counts = class_means(X, y, C)
     R = X - means[y]
     Sw = (R.T @ R) / X.shape[0]  # sum_c prior_c * cov_c(bias=True)
     return means, counts / X.shape[0], Sw
