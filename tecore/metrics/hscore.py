@@ -31,14 +31,16 @@ def hscore(features, labels, *, rcond: float = 1e-15) -> float:
     features' principal directions. O(N D^2 + D^3).
     """
     c = check_features_labels(features, labels, method="hscore")
-    covf = np.atleast_2d(np.cov(c.X, rowvar=False))
+    X = c.X  # a private copy: centre it in place (np.cov's normalisation, N - 1)
+    X -= X.mean(axis=0)
+    covf = X.T @ X / (X.shape[0] - 1)
     # tr(pinv(covf) covg) with covg = d^T d / (N-1), through one eigendecomposition of covf:
     # pinv keeps the eigenvalues with |w| > rcond * max|w| (numpy's hermitian pinv rule), so
     # the trace is sum_k |d v_k|^2 / w_k / (N-1) -- no D x D x D products.
     w, V = np.linalg.eigh(covf)
     keep = np.abs(w) > rcond * np.abs(w).max()
-    P = _class_mean_dev(c.X, c.y, c.n_classes) @ V[:, keep]
-    return float(np.sum(P * P / w[keep]) / (c.X.shape[0] - 1))
+    P = _class_mean_dev(X, c.y, c.n_classes) @ V[:, keep]
+    return float(np.sum(P * P / w[keep]) / (X.shape[0] - 1))
 
 
 def ledoit_wolf_centered(X: np.ndarray) -> tuple[np.ndarray, float]:
