@@ -134,9 +134,11 @@ tasks_table.head(10)
 # source model's knowledge fit it".
 
 # %%
+# scores equal up to rounding are ties (H-score is exactly C - 1 here, see below)
+scores = tasks_table[list(specs)].round(10)
 corr = pd.DataFrame({
-    name: {"pearson_r": evaluate.pearson_r(tasks_table[name], tasks_table["accuracy"]),
-           "weighted_tau": evaluate.weighted_tau(tasks_table[name], tasks_table["accuracy"])}
+    name: {"pearson_r": evaluate.pearson_r(scores[name], tasks_table["accuracy"]),
+           "weighted_tau": evaluate.weighted_tau(scores[name], tasks_table["accuracy"])}
     for name in specs
 }).T
 corr.index.name = "metric"
@@ -170,8 +172,10 @@ fig = plots.score_vs_truth_grid(per_task, tasks_table.set_index("task")["accurac
 # * With a frozen ImageNet MobileNetV2 and random Fashion-MNIST tasks, LEEP and NCE
 #   correlate positively with the linear-probe accuracy, and the accuracy rises with LEEP's
 #   transferability level, as in LEEP's supplementary Figs. 1-2. H-score correlates
-#   *negatively* across tasks of different sizes: it grows with the number of classes while
-#   the accuracy falls — it is meant to compare models on one task, not tasks.
+#   *negatively* across tasks of different sizes: with at most 300 training images and
+#   1280 feature dimensions ($N \le D$) it is exactly $C - 1$, so it only counts the
+#   classes, while the accuracy falls as they grow. H-score compares models on one task
+#   with $N > D$; it says nothing about tasks here.
 # * The scale is small (a few hundred images, 20 tasks, a linear probe instead of
 #   fine-tuning), so this is LEEP's *protocol*, reproduced end to end offline, not its
 #   numbers; with `train_per_class`, `n_tasks` and `dataset` raised (and the data

@@ -47,3 +47,11 @@ def test_ledoit_wolf_matches_scikit_learn(shape):
     want_cov, want_a = ledoit_wolf(X, assume_centered=True)
     assert a == pytest.approx(want_a, rel=1e-10, abs=1e-14)
     np.testing.assert_allclose(cov, want_cov, rtol=1e-10, atol=1e-14)
+
+
+def test_rank_deficient_covariance_gives_c_minus_1():
+    r = np.random.default_rng(5)
+    y = np.arange(40) % 4
+    X = r.normal(size=(40, 300)) * r.uniform(0.1, 10, 300)
+    assert hscore(X, y) == pytest.approx(3.0, rel=1e-8)
+    assert shrinkage_hscore(X, y) < 3.0  # the shrinkage variant still discriminates

@@ -29,6 +29,10 @@ def hscore(features, labels, *, rcond: float = 1e-15) -> float:
     The covariances use np.cov's N-1 normalisation and the pseudo-inverse with
     ``rcond=1e-15``, as tllib's ``h_score``. Higher = more class information in the
     features' principal directions. O(N D^2 + D^3).
+
+    With N <= D the features span every direction in which the classes differ and H-score
+    is C - 1 for any model (up to rounding): compare models with N > D, or use
+    :func:`shrinkage_hscore`.
     """
     c = check_features_labels(features, labels, method="hscore")
     X = c.X  # a private copy: centre it in place (np.cov's normalisation, N - 1)
