@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import data, evaluate, extract, finetune, printed, zoo
+from tecore import data, evaluate, experiment, extract, finetune, printed, zoo
 
 source = printed.check_choices(source, ["recompute"], "source")[0]
 zoo.get_spec(model)  # ValueError naming the registered models if unknown
@@ -135,7 +135,7 @@ tasks_table.head(10)
 
 # %%
 # scores equal up to rounding are ties (H-score is exactly C - 1 here, see below)
-scores = tasks_table[list(specs)].round(10)
+scores = pd.DataFrame({name: experiment.snap_ties(tasks_table[name]) for name in specs})
 corr = pd.DataFrame({
     name: {"pearson_r": evaluate.pearson_r(scores[name], tasks_table["accuracy"]),
            "weighted_tau": evaluate.weighted_tau(scores[name], tasks_table["accuracy"])}

@@ -115,15 +115,17 @@ print(tau.to_string())
 print((tau.astype(str) + " [" + low.astype(str) + ", " + high.astype(str) + "]").to_string())
 
 # %% [markdown]
-# An empty row means the metric gave every model the same score, so no ranking exists. The
-# metric's own values show why; with 30 images per class and 1024–1280 feature dimensions
-# ($N < D$), SFDA's shrinkage discriminant separates the training images perfectly and
-# returns its maximum, 1, for every model (the official code does the same). It needs more
-# images than dimensions to discriminate.
+# An empty cell means the metric gave every model the same score (to 10 significant
+# digits; `experiment.snap_ties`), so no ranking exists. With 30 images per class and
+# 1024–1280 feature dimensions ($N < D$) two metrics degenerate, as in their official code:
+# SFDA's shrinkage discriminant separates the training images perfectly and returns its
+# maximum, 1, for every model; H-score equals $C - 1$ for every model (its features span
+# every direction in which the classes differ). Both need more images than dimensions.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-spread = result.scores.groupby(["metric", "target"]).score.agg(["min", "max"])
+snapped = result.scores.assign(score=experiment.snap_ties(result.scores.score))
+spread = snapped.groupby(["metric", "target"]).score.agg(["min", "max"])
 print(spread[spread["min"] == spread["max"]].round(4).to_string())
 
 # %%

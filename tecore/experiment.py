@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["ExperimentResult", "run", "resolve_models", "resolve_metrics", "split_per_class"]
+__all__ = ["ExperimentResult", "run", "correlate", "snap_ties", "resolve_models", "resolve_metrics", "split_per_class"]
 
 
 @dataclass
@@ -214,14 +214,36 @@ def run(
                                       "seed": seed, "image_size": image_size, "device": device})
 
 
-def correlate(scores: pd.DataFrame, truth: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+def snap_ties(values, digits: int | None = 10) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (``None``: unchanged), so that
+    scores equal up to floating-point rounding rank as ties. Example: with N <= D H-score
+    is C - 1 for every model, computed as 9.000000000000004, 8.999999999999998, …; a rank
+    correlation of those last digits is noise."""
+    v = np.asarray(values, dtype=np.float64)
+    if digits is None:
+        return v.copy()
+    out = v.copy()
+    ok = np.isfinite(v) & (v != 0)
+    mag = np.floor(np.log10(np.abs(v[ok])))
+    scale = 10.0 ** (digits - 1 - mag)
+    out[ok] = np.round(v[ok] * scale) / scale
+    return out
+
+
+def correlate(scores: pd.DataFrame, truth: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
+              tie_digits: int | None = 10) -> pd.DataFrame:
     """Rank statistics of each (target, metric): scores against the ground truth over the
     models that have both (a metric a model cannot compute, e.g. LEEP without a source head,
-    is left out for that model); weighted tau with a percentile bootstrap interval."""
+    is left out for that model); weighted tau with a percentile bootstrap interval.
+
+    Scores are compared at ``tie_digits`` significant digits (:func:`snap_ties`; ``None``
+    compares them exactly): models whose scores agree up to rounding are ties, and a metric
+    that gives every model the same score has no rank statistics (NaN)."""
     from tecore import evaluate
 
     rows = []
     merged = scores.merge(truth, on=["target", "model"])
+    merged["score"] = snap_ties(merged["score"], tie_digits)
     for (target, metric), g in merged.groupby(["target", "metric"], sort=False):
         g = g[np.isfinite(g["score"]) & np.isfinite(g["truth"])]
         row = {"target": target, "metric": metric, "n_models": len(g)}

@@ -82,3 +82,17 @@ def test_papermill_offline_chapter_on_a_user_imagefolder(tmp_path):
                             "cache_dir": str(tmp_path / "cache")})
     text = "\n".join(o.get("text", "") for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
     assert "mydata" in text and "lp_fu" in text and "logme" in text
+
+
+def test_scores_equal_up_to_rounding_are_ties():
+    v = np.array([9.000000000000004, 8.999999999999998, 9.0, -0.0012345678912345, 0.0, np.nan])
+    s = experiment.snap_ties(v)
+    assert s[0] == s[1] == s[2] == 9.0 and s[3] == pytest.approx(-0.001234567891, abs=1e-15)
+    assert s[4] == 0.0 and np.isnan(s[5])
+    np.testing.assert_array_equal(experiment.snap_ties(v[:4], None), v[:4])
+    truth = pd.DataFrame({"target": "t", "model": list("abcd"), "truth": [0.1, 0.2, 0.3, 0.4]})
+    noisy = pd.DataFrame({"target": "t", "model": list("abcd"), "metric": "hscore",
+                          "score": [9.000000000000004, 8.999999999999998, 9.000000000000002, 9.0]})
+    assert np.isnan(experiment.correlate(noisy, truth, n_boot=20).weighted_tau.iloc[0])
+    exact = experiment.correlate(noisy, truth, n_boot=20, tie_digits=None).weighted_tau.iloc[0]
+    assert np.isfinite(exact)  # the rounding noise alone would have produced a "ranking"
