@@ -352,7 +352,7 @@ def extract(
 def _extract_chunks(model, preprocess, spec, ds, store, key, dev, amp_dtype, batch_size,
                     chunk_size, num_workers, progress, fail_after):
     import torch
-    from tqdm.auto import tqdm
+    from tecore._progress import progress_bar
 
     n = len(ds.labels)
     n_chunks = (n + chunk_size - 1) // chunk_size
@@ -380,8 +380,8 @@ def _extract_chunks(model, preprocess, spec, ds, store, key, dev, amp_dtype, bat
         model.to(memory_format=torch.channels_last)
     autocast = (torch.autocast(device_type="cuda", dtype=amp_dtype) if amp_dtype is not None
                 else contextlib.nullcontext())
-    bar = tqdm(total=n, initial=n - sum(len(b) for b in batches), disable=not progress,
-               desc=f"extract {getattr(spec, 'name', '')}", unit="img", leave=False)
+    bar = progress_bar(total=n, initial=n - sum(len(b) for b in batches), disable=not progress,
+                       desc=f"extract {getattr(spec, 'name', '')}", unit="img", leave=False)
     cur_f, cur_l, cur_n, cur_chunk = [], [], 0, None
     has_logits = None
     try:

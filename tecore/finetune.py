@@ -463,7 +463,7 @@ def run_grid(
         epochs, seconds, device and library versions. Runs already in it are skipped.
     """
     import torch
-    from tqdm.auto import tqdm
+    from tecore._progress import progress_bar
 
     proto = get_protocol(protocol)
     out = Path(out)
@@ -480,7 +480,7 @@ def run_grid(
     done = set(pd.read_csv(out)["run_key"]) if out.exists() else set()
     configs = proto.configs()
     versions = _versions()
-    bar = tqdm(total=len(models) * len(configs), disable=not progress, desc=f"fine-tune {dataset}")
+    bar = progress_bar(total=len(models) * len(configs), disable=not progress, desc=f"fine-tune {dataset}")
     for name, factory in models.items():
         todo = [c for c in configs if _run_key(name, dataset, proto, c) not in done]
         bar.update(len(configs) - len(todo))

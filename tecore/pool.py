@@ -157,9 +157,9 @@ def score_pool(pool: Mapping[str, Any], metrics, *, labels=None, hyper: Mapping 
     missing: list[str] = []
     terms_out: dict[str, pd.DataFrame] = {}
     total = len(specs) * len(pool)
-    from tqdm.auto import tqdm
+    from tecore._progress import progress_bar
 
-    bar = tqdm(total=total, disable=not progress, desc="score_pool", unit="score")
+    bar = progress_bar(total=total, disable=not progress, desc="score_pool", unit="score")
     try:
         for spec in specs:
             kw, combine_kwargs = _hyper_for(spec, hyper_all)
