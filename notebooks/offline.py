@@ -54,7 +54,7 @@ hyper = {"itm": {"n_iter": 100}}  # per-metric hyper-parameters (ITM: 100 instea
 per_class = 30  # images per class the metrics see
 test_per_class = 20  # held-out images per class for the linear-probe ground truth
 image_size = 96  # input side the networks see (None = their own, e.g. 224)
-finetune_csv = "../groundtruth/offline_finetune.csv"  # stored full fine-tuning results (None: skip)
+finetune_csv = "groundtruth/offline_finetune.csv"  # stored fine-tuning results (relative: cwd, then the checkout); None: skip
 n_boot = 1000  # bootstrap replicates for the tau_w intervals
 seed = 0
 device = None  # None: CUDA if available, else CPU
@@ -78,6 +78,8 @@ if isinstance(targets, str):
 for t in targets:
     if not (os.path.exists(str(t)) or str(t).startswith(("imagefolder:", "npz:"))):
         data.get_spec(t)
+if finetune_csv is not None:
+    finetune.find_results(finetune_csv)
 pd.set_option("display.width", 160)
 
 # %% [markdown]
@@ -167,8 +169,8 @@ if fr is not None:
 
 # %%
 ft = None
-if finetune_csv is not None and os.path.exists(finetune_csv):
-    runs = pd.read_csv(finetune_csv)
+if finetune_csv is not None:
+    runs = pd.read_csv(finetune.find_results(finetune_csv))
     ft = finetune.ground_truth(runs).rename("truth").reset_index().rename(columns={"dataset": "target"})
     ft = ft[ft.target.isin(targets) & ft.model.isin(models)]
     print(f"{len(runs)} fine-tuning runs on {runs.device.iloc[0]}; protocol {runs.protocol.iloc[0]}")

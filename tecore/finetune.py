@@ -51,6 +51,7 @@ __all__ = [
     "get_protocol",
     "run_grid",
     "ground_truth",
+    "find_results",
     "linear_probe",
     "train_once",
 ]
@@ -507,6 +508,27 @@ def run_grid(
             bar.update(1)
     bar.close()
     return pd.read_csv(out)
+
+
+def find_results(path: str | os.PathLike) -> Path:
+    """Locate a stored results CSV: ``path`` as given (absolute or relative to the working
+    directory), else relative to the root of the tecore checkout (the folder holding the
+    ``tecore`` package, where ``groundtruth/`` lives) — so a chapter finds
+    ``groundtruth/offline_finetune.csv`` whether it runs from ``notebooks/``, from
+    ``tests/nbval/`` or from the repository root.
+
+    Raises ``FileNotFoundError`` naming both places when neither has the file.
+    """
+    p = Path(path).expanduser()
+    if p.is_file():
+        return p
+    root = Path(__file__).resolve().parents[1]
+    if not p.is_absolute() and (root / p).is_file():
+        return root / p
+    raise FileNotFoundError(
+        f"no results file {str(path)!r} in the working directory ({Path.cwd()}) or in the tecore "
+        f"checkout ({root}); pass the CSV written by tecore.finetune.run_grid, or None to skip it."
+    )
 
 
 def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Protocol | Mapping | None = None) -> pd.Series:

@@ -138,3 +138,17 @@ def test_ground_truth_selection_rules_on_a_hand_table():
     # mean val over seeds: lr=0.1 -> 0.80, lr=0.01 -> 0.80 vs 0.70/0.90 -> 0.80; tie -> first (0.01)
     df.loc[df.cfg_lr == 0.01, "best_val_score"] += 0.05
     assert ground_truth(df, Protocol("p", selection="best_val", **base)).iloc[0] == 0.75
+
+
+def test_find_results_cwd_then_checkout(tmp_path, monkeypatch):
+    from tecore.finetune import find_results
+
+    monkeypatch.chdir(tmp_path)
+    stored = find_results("groundtruth/offline_finetune.csv")  # not in cwd: the checkout's
+    assert stored.is_file() and stored.parent.name == "groundtruth"
+    (tmp_path / "groundtruth").mkdir()
+    (tmp_path / "groundtruth" / "offline_finetune.csv").write_text("run_key\n")
+    assert find_results("groundtruth/offline_finetune.csv").resolve() == (
+        tmp_path / "groundtruth" / "offline_finetune.csv").resolve()  # cwd first
+    with pytest.raises(FileNotFoundError, match="None to skip"):
+        find_results("nope/results.csv")
