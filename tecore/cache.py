@@ -41,10 +41,20 @@ from typing import Any, Mapping
 import numpy as np
 
 __all__ = ["FORMAT_VERSION", "default_cache_dir", "make_key", "atomic_write_bytes",
-           "FeatureCache", "ChunkStore"]
+           "file_digest", "FeatureCache", "ChunkStore"]
 
 #: Bump when the stored layout or the meaning of a key part changes.
 FORMAT_VERSION = 1
+
+
+def file_digest(path, algorithm: str = "sha256", chunk: int = 1 << 22) -> str:
+    """Hex digest of a file's bytes (read in ``chunk``-byte blocks): the checksums of the
+    weight, dataset and published-file registries."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def default_cache_dir() -> Path:

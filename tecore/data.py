@@ -57,6 +57,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from tecore.cache import file_digest
+
 __all__ = [
     "Dataset",
     "DatasetSpec",
@@ -133,14 +135,6 @@ def _how_to_get(spec_name: str) -> str:
             f"or put the files in a local mirror named by root=... or $TECORE_DATA_MIRROR")
 
 
-def _md5(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 _MD5_MEMO: dict[tuple, str] = {}
 
 
@@ -148,7 +142,7 @@ def _md5_cached(path: Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _MD5_MEMO:
-        _MD5_MEMO[key] = _md5(path)
+        _MD5_MEMO[key] = file_digest(path, "md5")
     return _MD5_MEMO[key]
 
 

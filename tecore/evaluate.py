@@ -236,37 +236,33 @@ def weighted_tau_itm(scores, truth, *, nan_policy: str = "raise") -> float:
     return float(np.sum(w * sgn) / np.sum(w))
 
 
+def _scipy_correlation(fn: str, label: str, scores, truth, nan_policy: str) -> float:
+    """``scipy.stats.<fn>(scores, truth).statistic`` with its defaults, after the shared
+    input checks; ``nan`` with a warning for constant input."""
+    import scipy.stats
+
+    s, t = _pair(scores, truth, nan_policy=nan_policy)
+    if _constant(s, t, label):
+        return float("nan")
+    return float(getattr(scipy.stats, fn)(s, t).statistic)
+
+
 def kendall_tau(scores, truth, *, nan_policy: str = "raise") -> float:
     """Kendall's tau-b, ``scipy.stats.kendalltau(scores, truth)`` (defaults); ``nan`` with a
     warning for constant input."""
-    from scipy.stats import kendalltau
-
-    s, t = _pair(scores, truth, nan_policy=nan_policy)
-    if _constant(s, t, "Kendall's tau"):
-        return float("nan")
-    return float(kendalltau(s, t).statistic)
+    return _scipy_correlation("kendalltau", "Kendall's tau", scores, truth, nan_policy)
 
 
 def spearman_rho(scores, truth, *, nan_policy: str = "raise") -> float:
     """Spearman's rank correlation, ``scipy.stats.spearmanr(scores, truth)``; ``nan`` with a
     warning for constant input."""
-    from scipy.stats import spearmanr
-
-    s, t = _pair(scores, truth, nan_policy=nan_policy)
-    if _constant(s, t, "Spearman's rho"):
-        return float("nan")
-    return float(spearmanr(s, t).statistic)
+    return _scipy_correlation("spearmanr", "Spearman's rho", scores, truth, nan_policy)
 
 
 def pearson_r(scores, truth, *, nan_policy: str = "raise") -> float:
     """Pearson's linear correlation, ``scipy.stats.pearsonr(scores, truth)``; ``nan`` with a
     warning for constant input."""
-    from scipy.stats import pearsonr
-
-    s, t = _pair(scores, truth, nan_policy=nan_policy)
-    if _constant(s, t, "Pearson's r"):
-        return float("nan")
-    return float(pearsonr(s, t).statistic)
+    return _scipy_correlation("pearsonr", "Pearson's r", scores, truth, nan_policy)
 
 
 # --------------------------------------------------------------------------------------

@@ -20,13 +20,14 @@ is copied into the repository; the files are read at run time.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from tecore.cache import file_digest
 
 __all__ = [
     "registry",
@@ -73,14 +74,6 @@ def registry() -> dict[str, dict]:
         return {r["name"]: r for r in csv.DictReader(fh)}
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _mirror(mirror) -> Path | None:
     m = mirror if mirror is not None else os.environ.get("TECORE_PUBLISHED_MIRROR")
     return Path(m).expanduser() if m else None
@@ -102,7 +95,7 @@ def fetch(name: str, *, mirror: str | os.PathLike | None = None, download: bool 
         p = m / name
         looked.append(str(p))
         if p.is_file():
-            got = _sha256(p)
+            got = file_digest(p)
             if got != entry["sha256"]:
                 raise ValueError(
                     f"{p} has sha256 {got}, but the registry expects {entry['sha256']}; the mirror "

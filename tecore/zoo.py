@@ -45,11 +45,12 @@ Adding your own model
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from tecore.cache import file_digest
 
 __all__ = [
     "ModelSpec",
@@ -220,17 +221,9 @@ def get_module(model, dotted: str):
 
 
 # ------------------------------------------------------------------------------------ weights
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _verify(path: Path, sha256: str | None, name: str) -> Path:
     if sha256 is not None:
-        got = _sha256(path)
+        got = file_digest(path)
         if got != sha256:
             raise WeightsError(
                 f"weights file {path} of {name!r} has sha256 {got}, expected {sha256}; the file is "
