@@ -643,21 +643,7 @@ def from_arrays(images, labels, *, name: str = "arrays", split: str = "all",
     or string labels). The content fingerprint hashes the pixels, so cache keys follow the
     data, not the ``name``."""
     imgs = _as_uint8_nhwc(images, name)
-    y = np.asarray(labels)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1 or len(y) != len(imgs):
-        raise ValueError(f"{name}: labels of shape {y.shape} do not match {len(imgs)} images")
-    if y.dtype.kind in "iub":
-        y = y.astype(np.int64)
-        if y.size and y.min() < 0:
-            raise ValueError(f"{name}: negative labels")
-        names = tuple(str(c) for c in classes) if classes is not None else tuple(
-            str(i) for i in range(int(y.max(initial=-1)) + 1))
-    else:
-        uniq, y = np.unique(y.astype(str), return_inverse=True)
-        y = y.astype(np.int64)
-        names = tuple(str(u) for u in uniq)
+    y, names = _encode_image_labels(labels, len(imgs), name, classes)
     return Dataset(name=name, split=split, images=imgs, labels=y, classes=names,
                    indices=np.arange(len(y), dtype=np.int64), meta={"source": f"arrays:{name}"})
 
@@ -979,32 +965,40 @@ def _load_npz(path: Path, split: str | None, size) -> Dataset:
         images, raw_labels = z[ik], z[lk]
         names = next((z[k] for k in ("classes", "class_names") if k in keys), None)
     images = _as_uint8_nhwc(images, path)
-    raw_labels = np.asarray(raw_labels)
-    if raw_labels.ndim == 2 and raw_labels.shape[1] == 1:
-        raw_labels = raw_labels[:, 0]
-    if raw_labels.ndim != 1 or len(raw_labels) != len(images):
-        raise ValueError(f"{path}: labels of shape {raw_labels.shape} do not match {len(images)} images")
-    if raw_labels.dtype.kind in "iub":
-        labels = raw_labels.astype(np.int64)
-        if labels.min(initial=0) < 0:
-            raise ValueError(f"{path}: negative labels")
-        n = int(labels.max(initial=-1)) + 1
-        classes = tuple(str(c) for c in names) if names is not None else tuple(str(i) for i in range(n))
-    elif raw_labels.dtype.kind in "fc":
-        if not np.all(np.isfinite(raw_labels)) or np.any(raw_labels != np.round(raw_labels)):
-            raise ValueError(f"{path}: labels must be integers or strings, got non-integral floats")
-        labels = raw_labels.astype(np.int64)
-        classes = tuple(str(i) for i in range(int(labels.max(initial=-1)) + 1))
-    else:
-        uniq, labels = np.unique(raw_labels.astype(str), return_inverse=True)
-        labels = labels.astype(np.int64)
-        classes = tuple(str(u) for u in uniq)
-    if len(classes) <= int(labels.max(initial=-1)):
-        raise ValueError(f"{path}: {len(classes)} class names but labels go up to {labels.max()}")
+    labels, classes = _encode_image_labels(raw_labels, len(images), path, names)
     images = _resize_array(images, size)
     return Dataset(name=f"npz:{path.resolve()}", split=split, images=images, labels=labels,
                    classes=classes, indices=np.arange(len(labels), dtype=np.int64),
                    meta={"source": str(path.resolve()), "md5": _md5_cached(path), "size": size})
+
+
+def _encode_image_labels(raw_labels, n_images: int, where, names=None) -> tuple[np.ndarray, tuple]:
+    """Labels of a user's images as int64 ``0..C-1`` plus class names: integer labels (or
+    whole-number floats) are kept as class indices, named by ``names`` when given; string
+    labels are encoded in sorted order. ``(N, 1)`` labels are accepted."""
+    raw = np.asarray(raw_labels)
+    if raw.ndim == 2 and raw.shape[1] == 1:
+        raw = raw[:, 0]
+    if raw.ndim != 1 or len(raw) != n_images:
+        raise ValueError(f"{where}: labels of shape {raw.shape} do not match {n_images} images")
+    if raw.dtype.kind in "iub":
+        labels = raw.astype(np.int64)
+        if labels.min(initial=0) < 0:
+            raise ValueError(f"{where}: negative labels")
+        n = int(labels.max(initial=-1)) + 1
+        classes = tuple(str(c) for c in names) if names is not None else tuple(str(i) for i in range(n))
+    elif raw.dtype.kind in "fc":
+        if not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
+            raise ValueError(f"{where}: labels must be integers or strings, got non-integral floats")
+        labels = raw.astype(np.int64)
+        classes = tuple(str(i) for i in range(int(labels.max(initial=-1)) + 1))
+    else:
+        uniq, labels = np.unique(raw.astype(str), return_inverse=True)
+        labels = labels.astype(np.int64)
+        classes = tuple(str(u) for u in uniq)
+    if len(classes) <= int(labels.max(initial=-1)):
+        raise ValueError(f"{where}: {len(classes)} class names but labels go up to {labels.max()}")
+    return labels, classes
 
 
 def _as_uint8_nhwc(images, path) -> np.ndarray:
