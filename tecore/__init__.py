@@ -31,6 +31,7 @@ _LAZY = {
     "ped": "tecore.metrics.ped",
     "itm": "tecore.metrics.itm",
     "lp": "tecore.metrics.nca",
+    "lp_fu_terms": "tecore.metrics.nca",
     # evaluation
     "weighted_tau": "tecore.evaluate",
     "weighted_tau_itm": "tecore.evaluate",
