@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ZOOS", "TARGETS", "IMAGE_SIZE", "PROTOCOL", "RESULTS", "models", "model_groups",
-           "target_splits", "factory", "run_finetune", "ground_truth", "ceiling", "claims",
+           "target_splits", "factory", "run_finetune", "read_results", "ground_truth", "ceiling", "claims",
            "VERDICTS"]
 
 ZOOS = ("offline", "offline-trained")
@@ -156,10 +156,10 @@ def run_finetune(out: str | Path = RESULTS, *, models_: Sequence[str] | None = N
         for m in names:
             finetune.run_grid({m: factory(m)}, tr, va, te, PROTOCOL, dataset=t,
                               out=out / f"{t}__{zoo.get_spec(m).zoo}.csv", device=device, progress=progress)
-    return _read(out)
+    return read_results(out)
 
 
-def _read(results) -> pd.DataFrame:
+def read_results(results) -> pd.DataFrame:
     """A results table, a CSV, or a folder of CSVs (concatenated)."""
     from tecore import finetune
 
@@ -183,7 +183,7 @@ def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complet
     model) cells that have every run of the grid for those seeds."""
     from tecore import finetune
 
-    df = _read(results)
+    df = read_results(results)
     if seeds is not None:
         df = df[df["cfg_seed"].isin(list(seeds))]
     if complete and len(df):
@@ -208,7 +208,7 @@ def ceiling(results=RESULTS) -> pd.DataFrame:
     """
     from tecore.evaluate import weighted_tau
 
-    df = _read(results)
+    df = read_results(results)
     rows = []
     seeds = sorted(df["cfg_seed"].unique()) if len(df) else []
     per_seed = {s: ground_truth(df, seeds=[s]) for s in seeds}

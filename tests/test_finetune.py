@@ -144,8 +144,8 @@ def test_find_results_cwd_then_checkout(tmp_path, monkeypatch):
     from tecore.finetune import find_results
 
     monkeypatch.chdir(tmp_path)
-    stored = find_results("groundtruth/offline_finetune.csv")  # not in cwd: the checkout's
-    assert stored.is_file() and stored.parent.name == "groundtruth"
+    stored = find_results("groundtruth/offline_zoo/train_log.csv")  # not in cwd: the checkout's
+    assert stored.is_file() and stored.parent.parent.name == "groundtruth"
     (tmp_path / "groundtruth").mkdir()
     (tmp_path / "groundtruth" / "offline_finetune.csv").write_text("run_key\n")
     assert find_results("groundtruth/offline_finetune.csv").resolve() == (

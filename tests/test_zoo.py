@@ -77,9 +77,9 @@ def test_mirror_only_checkpoint_says_where_to_put_it(monkeypatch, tmp_path):
 
 
 def test_zoos_and_names():
-    assert zoo.list_zoos() == ["itm10", "medical9", "offline", "ped12", "sfda11"]
+    assert zoo.list_zoos() == ["itm10", "medical9", "offline", "offline-trained", "ped12", "sfda11"]
     sizes = {z: len(zoo.collection(z)) for z in zoo.list_zoos()}
-    assert sizes == {"itm10": 10, "medical9": 9, "offline": 5, "ped12": 12, "sfda11": 11}
+    assert sizes == {"itm10": 10, "medical9": 9, "offline": 5, "offline-trained": 8, "ped12": 12, "sfda11": 11}
     with pytest.raises(ValueError, match="valid zoos: itm10"):
         zoo.collection("imagenet")
     with pytest.raises(ValueError, match="valid models: .*mobilenet_v2_fdet"):
@@ -149,3 +149,42 @@ def test_extract_contract_with_offline_model(tmp_path):
     assert f.features.shape == (20, 1280) and f.probs.shape == (20, 1000)
     np.testing.assert_allclose(f.probs.sum(1), 1, rtol=1e-5)
     assert np.isfinite(f.grad_ratio) and f.grad_ratio > 0
+
+
+def test_registry_file_with_builder_kwargs_fp16_safetensors_and_a_relative_path(tmp_path):
+    import timm
+    import torch
+    from safetensors.torch import save_file
+
+    kw = {"img_size": 32, "patch_size": 8, "embed_dim": 32, "depth": 1, "num_heads": 2}
+    torch.manual_seed(0)
+    net = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=3, **kw).eval()
+    save_file({k: v.half().contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "tiny.safetensors"))
+    (tmp_path / "zoo.toml").write_text(
+        '[[model]]\nname = "test/tiny_vit"\nzoo = "test-kwargs"\narch = "timm:vit_tiny_patch16_224"\n'
+        'weights = "file:tiny.safetensors"\nnum_classes = 3\ninput_size = 32\nresize = 32\n'
+        'kwargs = { img_size = 32, patch_size = 8, embed_dim = 32, depth = 1, num_heads = 2 }\n')
+    (spec,) = zoo.load_registry_file(tmp_path / "zoo.toml")
+    try:
+        assert spec.weights == f"file:{(tmp_path / 'tiny.safetensors').resolve()}"  # relative to the file
+        assert dict(spec.kwargs) == kw
+        model, pre, spec = zoo.create("test/tiny_vit")
+        x = torch.randn(2, 3, 32, 32)
+        net.load_state_dict({k: v.half().float() for k, v in net.state_dict().items()})  # the fp16 rounding
+        feats, logits = model(x)
+        assert feats.shape == (2, 32) and torch.allclose(logits, net(x), atol=1e-5)
+    finally:
+        zoo._REGISTRY.pop("test/tiny_vit", None)
+
+
+def test_offline_trained_zoo_loads_from_the_checkout():
+    import torch
+
+    groups = {"vit": 0, "simclr": 0}
+    for name in zoo.collection("offline-trained"):
+        model, pre, spec = zoo.create(name)  # sha256 of the committed file verified
+        feats, logits = model(pre(np.zeros((28, 28), dtype=np.uint8))[None])
+        assert torch.isfinite(feats).all() and (logits is None) == ("simclr" in name)
+        groups["vit"] += "vit" in spec.arch
+        groups["simclr"] += "simclr" in name
+    assert groups == {"vit": 2, "simclr": 2}

@@ -1,0 +1,114 @@
+"""The offline benchmark: target splits, ground-truth reduction, the seed ceiling, claims."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tecore import benchmark
+
+
+def test_digits_split_is_disjoint_and_per_class():
+    tr, va, te = benchmark.target_splits("digits")
+    assert (len(tr), len(va), len(te)) == (500, 200, 1000)
+    for ds, n in ((tr, 50), (va, 20), (te, 100)):
+        assert np.bincount(ds.labels).tolist() == [n] * 10
+    idx = [set(ds.indices.tolist()) for ds in (tr, va, te)]
+    assert not (idx[0] & idx[1]) and not (idx[0] & idx[2]) and not (idx[1] & idx[2])
+
+
+def test_fashion_target_is_the_unseen_classes_relabelled():
+    tr, va, te = benchmark.target_splits("fashion-mnist-5to9")
+    assert tr.classes == ("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot") == te.classes
+    assert tr.split == "train" and te.split == "test"
+    assert np.bincount(tr.labels).tolist() == [50] * 5 and np.bincount(te.labels).tolist() == [100] * 5
+    with pytest.raises(ValueError, match="valid targets: fashion-mnist-5to9"):
+        benchmark.target_splits("cifar10")
+
+
+def _grid(quality, noise=0.0, seeds=(0, 1, 2), targets=("a", "b"), rng=None):
+    """Synthetic run_grid rows: test accuracy = quality[model] + lr effect + seed noise."""
+    rng = rng or np.random.default_rng(0)
+    proto = json.dumps(benchmark.PROTOCOL.to_dict(), sort_keys=True)
+    rows = []
+    for t in targets:
+        for m, q in quality.items():
+            for lr in (1e-3, 1e-4):
+                for s in seeds:
+                    v = q + (0.05 if lr == 1e-3 else 0.0) + noise * rng.standard_normal()
+                    rows.append({"run_key": f"{t}{m}{lr}{s}", "model": m, "dataset": t, "protocol": "offline-bench",
+                                 "cfg_lr": lr, "cfg_weight_decay": 1e-2, "cfg_batch_size": 32, "cfg_seed": s,
+                                 "best_val_score": v, "test_at_best_val": v - 0.01, "best_val_loss": 1 - v,
+                                 "test_at_min_val_loss": v, "max_test": v, "protocol_json": proto})
+    return pd.DataFrame(rows)
+
+
+def test_ground_truth_selects_by_mean_validation_and_keeps_complete_cells():
+    q = {"m1": 0.5, "m2": 0.6, "m3": 0.7, "m4": 0.8}
+    df = _grid(q)
+    gt = benchmark.ground_truth(df)
+    assert list(gt.columns) == ["target", "model", "truth"] and len(gt) == 8
+    np.testing.assert_allclose(gt[gt.target == "a"].set_index("model").truth.sort_index(),
+                               [v + 0.05 - 0.01 for v in q.values()])
+    partial = df.drop(df.index[(df.model == "m1") & (df.dataset == "a") & (df.cfg_seed == 2)])
+    assert len(benchmark.ground_truth(partial)) == 7  # the incomplete cell is left out
+    assert len(benchmark.ground_truth(partial, complete=False)) == 8
+
+
+def test_ceiling_is_one_without_noise_and_drops_with_it():
+    q = {f"m{i}": 0.5 + 0.02 * i for i in range(8)}
+    clean = benchmark.ceiling(_grid(q))
+    assert clean.ceiling.tolist() == pytest.approx([1.0, 1.0]) and clean.n_seeds.tolist() == [3, 3]
+    noisy = benchmark.ceiling(_grid(q, noise=0.05))
+    assert (noisy.ceiling < 0.9).all() and (noisy.ceiling_min <= noisy.ceiling).all()
+
+
+def test_read_results_concatenates_a_folder(tmp_path):
+    df = _grid({"m1": 0.5, "m2": 0.6, "m3": 0.7})
+    df[df.dataset == "a"].to_csv(tmp_path / "a__z.csv", index=False)
+    df[df.dataset == "b"].to_csv(tmp_path / "b__z.csv", index=False)
+    assert len(benchmark.read_results(tmp_path)) == len(df)
+    assert len(benchmark.read_results(tmp_path / "a__z.csv")) == len(df) // 2
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no fine-tuning results"):
+        benchmark.read_results(tmp_path / "empty")
+
+
+def _corr(values):
+    return pd.DataFrame([{"target": t, "metric": m, "weighted_tau": v}
+                         for m, per_t in values.items() for t, v in zip("abc", per_t)])
+
+
+def test_claim_verdicts_follow_the_numbers():
+    corr = _corr({"logme": [0.5, 0.5, 0.5], "ped+logme": [0.6, 0.4, 0.7], "sfda": [0.5, 0.6, 0.5],
+                  "ped+sfda": [0.4, 0.5, 0.5], "gbc": [0.9, 0.9, 0.9], "leep": [0.1, 0.2, 0.3],
+                  "lp": [0.3, 0.3, 0.3], "lp_fu": [0.4, 0.4, 0.4]})
+    empty = pd.DataFrame(columns=["target", "model", "metric", "score"])
+    truth = pd.DataFrame(columns=["target", "model", "truth"])
+    groups = pd.DataFrame(columns=["model", "architecture", "pretraining"])
+    c = benchmark.claims(corr, empty, truth, groups=groups).set_index("claim")["verdict"]
+    assert c["PED+logme ranks better than logme"] == "reproduced"  # mean 0.567 > 0.5, 2 of 3 targets
+    assert c["PED+sfda ranks better than sfda"] == "not reproduced"
+    assert c["PED+nleep ranks better than nleep"] == "not testable here"
+    assert c["LP x FU ranks better than LP alone"] == "reproduced"
+    assert c["LP x FU ranks better than the baselines"] == "not reproduced"  # gbc 0.9
+    assert c["GBC ranks better than LEEP, N-LEEP, H-score and LogME"] == "reproduced"
+    assert set(c.values) <= set(benchmark.VERDICTS)
+    assert (c.filter(like="static metrics") == "not testable here").all()
+
+
+def test_itm_claim_compares_homogeneous_and_mixed_pools():
+    models = [f"cnn{i}" for i in range(5)] + ["vit0", "vit1"]
+    groups = pd.DataFrame({"model": models, "architecture": ["CNN"] * 5 + ["ViT"] * 2,
+                           "pretraining": "supervised"})
+    rows, truth = [], []
+    for t in "ab":
+        for i, m in enumerate(models):
+            acc = 0.5 + 0.05 * i
+            truth.append({"target": t, "model": m, "truth": acc})
+            rows.append({"target": t, "model": m, "metric": "logme", "score": -acc if m.startswith("vit") else acc})
+    c = benchmark.claims(pd.DataFrame(columns=["target", "metric", "weighted_tau"]), pd.DataFrame(rows),
+                         pd.DataFrame(truth), groups=groups, n_boot=20)
+    arch = c[c.claim.str.contains("architectures")].iloc[0]
+    assert arch.verdict == "reproduced" and "1.000 (CNN only)" in arch.evidence
+    assert c[c.claim.str.contains("pretraining")].verdict.iloc[0] == "not testable here"
