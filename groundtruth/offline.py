@@ -11,9 +11,9 @@ targets and zoos in separate processes never share a file):
 
 Protocol (``tecore.benchmark.PROTOCOL``, recorded in every row's ``protocol_json``): full
 fine-tuning of every layer plus a new linear head, AdamW, lr in {1e-3, 1e-4}, weight decay
-1e-2, 4 epochs, batch 32, 32 px, no augmentation, seeds 0, 1, 2; per model, the learning rate
-with the best mean validation accuracy over seeds gives the ground truth, the mean test
-accuracy at the best-validation epoch. Splits: ``tecore.benchmark.target_splits`` (50
+1e-2, 8 epochs, batch 16, 32 px, no augmentation, seeds 0, 1, 2; macro one-vs-rest AUC; per
+model, the learning rate with the best mean validation AUC over seeds gives the ground truth,
+the mean test AUC at the best-validation epoch. Splits: ``tecore.benchmark.target_splits`` (50
 training and 20 validation images per class; official test splits).
 """
 from __future__ import annotations

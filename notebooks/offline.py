@@ -124,8 +124,9 @@ print(result.truth.pivot(index="model", columns="target", values="truth").round(
 # ## The fine-tuned ground truth and its ceiling
 #
 # Every network fine-tuned end to end on each target, with two learning rates and three
-# seeds; the learning rate with the best mean validation accuracy gives the ground truth,
-# the mean test accuracy over seeds. The grid is resumable and large for two CPU cores, so
+# seeds, scored by the macro one-vs-rest AUC (threshold-free, so the imbalanced MedMNIST
+# test sets do not reward a network for predicting the majority class); the learning rate
+# with the best mean validation AUC gives the ground truth, the mean test AUC over seeds. The grid is resumable and large for two CPU cores, so
 # the stored CSV may cover only part of it: the coverage is printed first, and a (target,
 # model) cell counts only when all its runs are in.
 
@@ -190,8 +191,8 @@ print(cell.to_string())
 plots.tau_heatmap(tau, title=f"weighted τ vs ground truth ({kind})", mean_column=True)
 
 # %% [markdown]
-# How far do the two ground truths agree? $\tau_w$ between the linear-probe and the
-# fine-tuned accuracies of the models, per target:
+# How far do the two ground truths agree? $\tau_w$ between the linear-probe accuracy and the
+# fine-tuned AUC of the models, per target:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -225,7 +226,7 @@ if fr is not None:
 sc = result.scores.rename(columns={"target": "dataset"})
 plots.score_vs_truth_grid(sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc", "leep"])],
                           truth.rename(columns={"target": "dataset", "truth": "accuracy"}), row="dataset",
-                          label_points=False, ylabel="ground-truth accuracy")
+                          label_points=False, ylabel="ground truth")
 
 # %% [markdown]
 # ## Which paper claims hold at small scale?

@@ -96,3 +96,18 @@ def test_scores_equal_up_to_rounding_are_ties():
     assert np.isnan(experiment.correlate(noisy, truth, n_boot=20).weighted_tau.iloc[0])
     exact = experiment.correlate(noisy, truth, n_boot=20, tie_digits=None).weighted_tau.iloc[0]
     assert np.isfinite(exact)  # the rounding noise alone would have produced a "ranking"
+
+
+def test_run_takes_targets_already_split(tmp_path):
+    from tecore import benchmark
+
+    tr, _, te = benchmark.target_splits("digits")
+    tr = tr.subset(experiment.split_per_class(tr.labels, 5)[0])  # 5 + 5 images per class
+    te = te.subset(experiment.split_per_class(te.labels, 5)[0])
+    models = ["fmnist/resnet_sup_step20", "fmnist/resnet_sup_step200", "fmnist/resnet_sup"]
+    res = experiment.run(models, {"mydigits": (tr, te)}, ["logme", "leep"], image_size=32, grad_probe=False,
+                         cache_dir=tmp_path, n_boot=20)
+    assert set(res.scores.target) == {"mydigits"} and len(res.scores) == 6
+    assert res.truth.model.tolist() == models and res.correlations.n_models.tolist() == [3, 3]
+    with pytest.raises(ValueError, match="name -> \\(train, test\\)"):
+        experiment.run(models, {"mydigits": (tr,)}, ["logme"])
