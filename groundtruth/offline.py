@@ -8,6 +8,7 @@ targets and zoos in separate processes never share a file):
     nice -n 10 python groundtruth/offline.py                                  # everything
     nice -n 10 python groundtruth/offline.py --zoo offline-trained            # one zoo
     nice -n 10 python groundtruth/offline.py --targets breastmnist --zoo offline
+    nice -n 10 python groundtruth/offline.py --models fmnist/vit_sup --tag vit   # a parallel process
 
 Protocol (``tecore.benchmark.PROTOCOL``, recorded in every row's ``protocol_json``): full
 fine-tuning of every layer plus a new linear head, AdamW, lr in {1e-3, 1e-4}, weight decay
@@ -35,12 +36,13 @@ def main(argv=None):
     p.add_argument("--targets", nargs="*", default=list(benchmark.TARGETS))
     p.add_argument("--out", default=str(ROOT / benchmark.RESULTS))
     p.add_argument("--device", default="cpu")
+    p.add_argument("--tag", default="", help="file suffix, so parallel processes never share a CSV")
     a = p.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     names = a.models or [m for z in a.zoo for m in zoo.collection(z)]
-    benchmark.run_finetune(a.out, models_=names, targets=a.targets, device=a.device, progress=False)
+    benchmark.run_finetune(a.out, models_=names, targets=a.targets, device=a.device, progress=False, tag=a.tag)
     print(benchmark.ground_truth(a.out).pivot(index="model", columns="target", values="truth").round(3).to_string())
     print(benchmark.ceiling(a.out).round(3).to_string(index=False))
 

@@ -142,11 +142,13 @@ def target_splits(name: str, *, seed: int = 0, root=None):
 
 # ------------------------------------------------------------------------------------ ground truth
 def run_finetune(out: str | Path = RESULTS, *, models_: Sequence[str] | None = None,
-                 targets: Sequence[str] = TARGETS, device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+                 targets: Sequence[str] = TARGETS, device: str = "cpu", progress: bool = True,
+                 tag: str = "") -> pd.DataFrame:
     """Fine-tune every model on every target with :data:`PROTOCOL`, into the folder ``out``:
-    one CSV per (target, zoo), ``<target>__<zoo>.csv`` (resumable: finished runs are skipped;
-    two processes on different targets or zoos never write the same file). Targets are the
-    outer loop, so a partial run holds whole targets."""
+    one CSV per (target, zoo), ``<target>__<zoo>.csv``, or ``<target>__<zoo>__<tag>.csv``
+    (resumable: finished runs of that file are skipped; processes on different targets, zoos
+    or tags never write the same file — give a process its own ``tag`` for its own models).
+    Targets are the outer loop, so a partial run holds whole targets."""
     from tecore import finetune, zoo
 
     names = list(models_ or models())
@@ -156,7 +158,8 @@ def run_finetune(out: str | Path = RESULTS, *, models_: Sequence[str] | None = N
         tr, va, te = target_splits(t)
         for m in names:
             finetune.run_grid({m: factory(m)}, tr, va, te, PROTOCOL, dataset=t,
-                              out=out / f"{t}__{zoo.get_spec(m).zoo}.csv", device=device, progress=progress)
+                              out=out / f"{t}__{zoo.get_spec(m).zoo}{'__' + tag if tag else ''}.csv",
+                              device=device, progress=progress)
     return read_results(out)
 
 
@@ -174,7 +177,8 @@ def read_results(results) -> pd.DataFrame:
         files = sorted(p.glob("*.csv"))
         if not files:
             raise FileNotFoundError(f"no fine-tuning results (*.csv) in {p}")
-        return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+        df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+        return df.drop_duplicates("run_key", ignore_index=True)  # a run stored twice counts once
     return pd.read_csv(p)
 
 
