@@ -162,16 +162,18 @@ if runs is not None:
 # ## Every metric against the ground truth
 #
 # $\tau_w$ of every metric per target with its 95 % bootstrap interval over models, against
-# the fine-tuned ground truth where the stored grid covers the target (the linear probe
-# otherwise), and the ceiling in the last row.
+# the fine-tuned ground truth on the targets where the stored grid is complete for every
+# model (the linear probe on the others), and the ceiling in the last row.
 
 # %%
 truth = result.truth
 kind = "linear probe"
-if ft is not None and len(ft):
-    covered = set(ft.target)
-    truth = pd.concat([ft, result.truth[~result.truth.target.isin(covered)]], ignore_index=True)
-    kind = "fine-tuning where stored, else linear probe"
+covered = [t for t in result.settings["targets"] if ft is not None and set(models) <= set(ft.model[ft.target == t])]
+if covered:
+    truth = pd.concat([ft[ft.target.isin(covered)], result.truth[~result.truth.target.isin(covered)]],
+                      ignore_index=True)
+    kind = "fine-tuning" if len(covered) == len(result.settings["targets"]) else (
+        f"fine-tuning on {', '.join(covered)}; linear probe elsewhere")
 corr = experiment.correlate(result.scores, truth, n_boot=n_boot, seed=seed)
 tau = corr.pivot(index="metric", columns="target", values="weighted_tau")
 cell = (tau.round(2).astype(str) + " [" + corr.pivot(index="metric", columns="target", values="tau_low").round(2).astype(str)

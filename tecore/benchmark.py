@@ -34,7 +34,7 @@ __all__ = ["ZOOS", "TARGETS", "IMAGE_SIZE", "PROTOCOL", "RESULTS", "models", "mo
            "VERDICTS"]
 
 ZOOS = ("offline", "offline-trained")
-TARGETS = ("fashion-mnist-5to9", "digits", "retinamnist", "breastmnist")
+TARGETS = ("breastmnist", "retinamnist", "fashion-mnist-5to9", "digits")  # cheapest first: the grid order
 TRAIN_PER_CLASS, VAL_PER_CLASS = 50, 20
 TEST_PER_CLASS = {"fashion-mnist-5to9": 100, "digits": 100}  # others: the whole official test split
 IMAGE_SIZE = 32
@@ -328,7 +328,7 @@ def _itm(scores, truth, groups, n_boot, seed):
 def _leep_levels(scores, truth, n_levels=3):
     from tecore.printed import transferability_levels
 
-    claim = "accuracy rises with LEEP's transferability level"
+    claim = "the ground truth rises with LEEP's transferability level"
     paper = "LEEP (Nguyen et al. ICML 2020) Sec. 5.1, supp. Figs. 1-2"
     test = f"per target, models in {n_levels} equal-width LEEP bins: is the mean accuracy increasing?"
     m = scores[scores.metric == "leep"].merge(truth, on=["target", "model"]).dropna(subset=["score", "truth"])
