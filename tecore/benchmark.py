@@ -277,12 +277,15 @@ def _lp_fu(corr):
                 _row("LP x FU ranks better than the baselines", paper, test, "metric not computed",
                      "not testable here")]
     base = {m: _mean_tau(corr, m)[0] for m in BASELINES if _mean_tau(corr, m)[1]}
+    rows = [_row("LP x FU ranks better than LP alone", paper, test, f"{a:.3f} vs {b:.3f}",
+                 "reproduced" if a > b else "not reproduced")]
+    if not base:
+        return rows + [_row("LP x FU ranks better than the baselines", paper, test, "no baseline computed",
+                            "not testable here")]
     best = max(base, key=base.get)
-    return [_row("LP x FU ranks better than LP alone", paper, test, f"{a:.3f} vs {b:.3f}",
-                 "reproduced" if a > b else "not reproduced"),
-            _row("LP x FU ranks better than the baselines", paper, test,
-                 f"{a:.3f} vs best baseline {best} {base[best]:.3f}",
-                 "reproduced" if a > base[best] else "not reproduced")]
+    return rows + [_row("LP x FU ranks better than the baselines", paper, test,
+                        f"{a:.3f} vs best baseline {best} {base[best]:.3f}",
+                        "reproduced" if a > base[best] else "not reproduced")]
 
 
 def _gbc(corr):

@@ -95,6 +95,10 @@ def test_claim_verdicts_follow_the_numbers():
     assert c["GBC ranks better than LEEP, N-LEEP, H-score and LogME"] == "reproduced"
     assert set(c.values) <= set(benchmark.VERDICTS)
     assert (c.filter(like="static metrics") == "not testable here").all()
+    only = benchmark.claims(_corr({"lp": [0.1] * 3, "lp_fu": [0.2] * 3}), empty, truth, groups=groups)
+    only = only.set_index("claim")["verdict"]
+    assert only["LP x FU ranks better than LP alone"] == "reproduced"
+    assert only["LP x FU ranks better than the baselines"] == "not testable here"
 
 
 def test_itm_claim_compares_homogeneous_and_mixed_pools():
