@@ -108,7 +108,7 @@ def load(
     return out
 
 
-def compare(printed, recomputed, tol: float = 0.01):
+def compare(printed, recomputed, tol: float = 0.01, *, against: str = "recomputed"):
     """Set a printed table beside a recomputed one, cell by cell.
 
     Parameters
@@ -119,11 +119,13 @@ def compare(printed, recomputed, tol: float = 0.01):
     tol: a cell "matches" when ``|recomputed - printed| <= tol`` (with 1e-9 slack for
         floating point, so 0.56 vs 0.55 matches at tol=0.01). The default 0.01 is the
         rounding step of a table printed to two decimals.
+    against: the name of the second table's value column (``"recomputed"``; e.g.
+        ``"published"`` when the other table is an authors' file).
 
     Returns
     -------
     (table, n_match, n_total): ``table`` is tidy, one row per compared cell, with the row /
-    column keys, ``printed``, ``recomputed``, ``difference`` (recomputed - printed) and
+    column keys, ``printed``, ``recomputed`` (named ``against``), ``difference`` (it - printed) and
     ``match`` (bool); ``n_match`` cells of ``n_total`` match.
 
     Raises
@@ -167,7 +169,7 @@ def compare(printed, recomputed, tol: float = 0.01):
         raise ValueError("compare: no cell is finite in both tables")
     table["difference"] = table["recomputed"] - table["printed"]
     table["match"] = table["difference"].abs() <= tol + 1e-9
-    table = table.reset_index()
+    table = table.reset_index().rename(columns={"recomputed": against})
     return table, int(table["match"].sum()), int(len(table))
 
 
