@@ -507,27 +507,26 @@ def rank_table(scores: pd.DataFrame, truth, *, by=("target", "metric"), stats="a
     if not isinstance(scores, pd.DataFrame) or not {"model", "score"} <= set(scores.columns):
         raise ValueError("scores must be a tidy DataFrame with columns 'model' and 'score' "
                          "(tecore's vocabulary: target, model, metric, score).")
-    if truth is None:
-        if "truth" not in scores.columns:
-            raise ValueError("truth=None needs a 'truth' column in scores; pass the ground truth "
-                             "as a table target, model, truth.")
-        merged = scores.drop(columns="truth")
-        truth = scores[[c for c in ("target", "model", "truth") if c in scores.columns]].drop_duplicates()
-        scores = merged
-    if not isinstance(truth, pd.DataFrame):
-        truth = pd.Series(truth, dtype=float).rename_axis("model").rename("truth").reset_index()
-    if not {"model", "truth"} <= set(truth.columns):
-        raise ValueError(f"truth must have columns 'model' and 'truth' (tecore's vocabulary: target, model, "
-                         f"truth), got {list(truth.columns)}.")
-    keys = [c for c in ("target", "model") if c in scores.columns and c in truth.columns]
-    bad = [c for c in by if c not in scores.columns or c in ("model", "score")]
-    if bad:
-        raise ValueError(f"by: {bad} are not group columns of scores (it has {list(scores.columns)}).")
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
         raise ValueError(f"bootstrap must be a number of resamples >= 0 (0: no interval), got {bootstrap!r}.")
     if bootstrap and not (isinstance(ci, (float, int)) and 0 < ci < 1):
         raise ValueError(f"ci must be in (0, 1), e.g. 0.95; got {ci!r}.")
-    merged = scores[[*dict.fromkeys(by + keys + ["score"])]].merge(truth[keys + ["truth"]], on=keys)
+    bad = [c for c in by if c not in scores.columns or c in ("model", "score", "truth")]
+    if bad:
+        raise ValueError(f"by: {bad} are not group columns of scores (it has {list(scores.columns)}).")
+    if truth is None:  # a joined table: each row's own truth
+        if "truth" not in scores.columns:
+            raise ValueError("truth=None needs a 'truth' column in scores; pass the ground truth "
+                             "as a table target, model, truth.")
+        merged = scores[[*dict.fromkeys(by + ["model", "score", "truth"])]].copy()
+    else:
+        if not isinstance(truth, pd.DataFrame):
+            truth = pd.Series(truth, dtype=float).rename_axis("model").rename("truth").reset_index()
+        if not {"model", "truth"} <= set(truth.columns):
+            raise ValueError(f"truth must have columns 'model' and 'truth' (tecore's vocabulary: target, "
+                             f"model, truth), got {list(truth.columns)}.")
+        keys = [c for c in ("target", "model") if c in scores.columns and c in truth.columns]
+        merged = scores[[*dict.fromkeys(by + keys + ["score"])]].merge(truth[keys + ["truth"]], on=keys)
     merged["score"] = snap_ties(merged["score"], tie_digits)
     first = next(iter(fns.values()))
     rows = []
