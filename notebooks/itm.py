@@ -53,7 +53,7 @@
 # `scipy.stats.weightedtau` (`tecore.evaluate.weighted_tau`).
 #
 # **What this chapter checks offline.** ITM publishes neither code nor scores, only its
-# tables. We type in Tables 1–4 (`tecore.printed`), check them against each other and
+# tables. We type in Tables 1–4 (`tecore.papers.printed`), check them against each other and
 # against what a Kendall $\tau$ over 10 models can be, and use the ground truth of Table 3
 # to show how the two $\tau_w$ definitions differ. `source="recompute"` runs the 10-model
 # zoo (`zoo="itm10"`; internet and a GPU needed).

@@ -1,7 +1,7 @@
 """The numbers the papers' authors published: a registry of files, fetched like pooch does.
 
 Every artifact — per-model transferability scores and fine-tuned ground truth from the
-authors' repositories — is listed in ``tecore/published_registry.csv`` with its sha256, the
+authors' repositories — is listed in ``tecore/papers/published_registry.csv`` with its sha256, the
 raw-GitHub URL of the file in its source repository at the commit that was read, and that
 repository/path/commit. :func:`fetch` looks for the file
 
