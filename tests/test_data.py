@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tecore import data
+from tecore.data.sources import fashion as fashion_source
 from tecore.data import DatasetIntegrityError, DatasetNotFoundError
 
 MIRROR = Path(os.environ["TECORE_DATA_MIRROR"].split(os.pathsep)[0])
@@ -183,7 +184,7 @@ def test_fashion_mnist_from_debian_package():
 
 def test_fashion_mnist_missing_gives_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path / "nothing"))
-    monkeypatch.setattr(data, "FASHION_SYSTEM_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(fashion_source, "FASHION_SYSTEM_DIR", tmp_path / "no-debian")
     monkeypatch.setenv("TECORE_DATA_MIRROR", str(tmp_path / "empty-mirror"))
     with pytest.raises(DatasetNotFoundError, match="apt-get install dataset-fashion-mnist") as e:
         data.load("fashion-mnist", "test")
