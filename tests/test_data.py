@@ -129,7 +129,7 @@ def test_subsample_per_class_independent_formulation():
         order = sorted(range(len(idx)), key=lambda j: (keys[j], j))
         exp += [idx[j] for j in order[:10]]
     assert got.tolist() == sorted(exp)
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="per_class must be an integer >= 1"):
         data.subsample_per_class(y, 0)
 
 
@@ -372,8 +372,22 @@ def test_load_train_test_official_and_derived_splits():
     assert "derived_split" in tr.meta and tr.fingerprint() != te.fingerprint()
     tr2, _ = data.load_train_test("digits", 5, 3, seed=1)
     np.testing.assert_array_equal(tr.indices, tr2.indices)
-    with pytest.raises(ValueError, match="train_per_class must be a positive integer"):
+    with pytest.raises(ValueError, match="train_per_class must be an integer >= 1"):
         data.load_train_test("digits", 0, 3)
     mtr, mte = data.load_train_test("breastmnist", 4, 2, seed=0)
     assert (mtr.split, mte.split) == ("train", "test") and "derived_split" not in mtr.meta
     assert np.bincount(mtr.labels).tolist() == [4, 4] and len(mte) == 4
+
+
+def test_load_train_test_returns_the_counts_asked_for_or_raises():
+    # issue 8 part 6, reproducer: digits has 174-183 images per class; load_train_test("digits",
+    # 150, 50) returned 24-33 test images per class instead of 50, and with 1000 an empty test set
+    with pytest.raises(ValueError, match=r"'digits'.*train_per_class \+ test_per_class = 200.*class 0: 178"):
+        data.load_train_test("digits", 150, 50)
+    with pytest.raises(ValueError, match="ask for at most 174 per class"):
+        data.load_train_test("digits", 1000, 5)
+    tr, te = data.load_train_test("digits", 150, 24)  # what exists: exact counts
+    assert np.bincount(tr.labels).tolist() == [150] * 10 and np.bincount(te.labels).tolist() == [24] * 10
+    # official splits: the test split of BreastMNIST has 42 malignant images
+    with pytest.raises(ValueError, match=r"test split.*test_per_class = 50.*class 0: 42"):
+        data.load_train_test("breastmnist", 4, 50)

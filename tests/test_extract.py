@@ -12,9 +12,22 @@ torch = pytest.importorskip("torch")  # torch is a declared dependency of the [t
 
 from tecore import data  # noqa: E402
 from tecore import extract as ex  # noqa: E402
-from tecore.cache import FeatureCache  # noqa: E402
+from tecore.extract.cache import FeatureCache  # noqa: E402
 
 pytestmark = pytest.mark.torch
+
+
+def _crash_after(model, n_batches):
+    """Make ``model`` raise in its ``n_batches + 1``-th forward pass (a killed run)."""
+    forward = model.forward
+
+    def crashing(x):
+        if model.calls >= n_batches:
+            raise RuntimeError(f"simulated crash after {n_batches} batches")
+        return forward(x)
+
+    model.forward = crashing
+    return model
 
 
 class Tiny(torch.nn.Module):
@@ -140,8 +153,8 @@ def test_resume_after_crash_equals_uninterrupted_run(breast, cache_dir):
     model, pre, spec = _created()
     with pytest.raises(RuntimeError, match="simulated crash"):
         # chunks of 8 images = 2 batches of 4; crash in the 6th batch: chunks 0 and 1 are saved
-        ex.extract((model, pre, spec), breast, batch_size=4, chunk_size=8, cache_dir=cache_dir,
-                   progress=False, _fail_after_batches=5)
+        ex.extract((_crash_after(model, 5), pre, spec), breast, batch_size=4, chunk_size=8,
+                   cache_dir=cache_dir, progress=False)
     store = FeatureCache(cache_dir)
     m2 = Tiny()
     out = ex.extract((m2, pre, spec), breast, batch_size=4, chunk_size=8, cache_dir=cache_dir,
@@ -158,8 +171,8 @@ def test_corrupt_chunks_and_tmp_files_are_ignored(breast, cache_dir):
     ref = ex.extract(_created(), breast, batch_size=4, cache=False, progress=False)
     model, pre, spec = _created()
     with pytest.raises(RuntimeError):
-        ex.extract((model, pre, spec), breast, batch_size=4, chunk_size=8, cache_dir=cache_dir,
-                   progress=False, _fail_after_batches=4)
+        ex.extract((_crash_after(model, 4), pre, spec), breast, batch_size=4, chunk_size=8,
+                   cache_dir=cache_dir, progress=False)
     store = FeatureCache(cache_dir)
     (chunk_dir,) = [p for p in cache_dir.rglob("*.chunks")]
     files = sorted(chunk_dir.iterdir())

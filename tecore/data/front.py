@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from tecore.data.dataset import Dataset
+from tecore.metrics._checks import check_positive_int
 from tecore.data.places import _download_default
 from tecore.data.registry import get_spec
 from tecore.data.sampling import official_fold_indices, subsample_per_class
@@ -77,8 +78,8 @@ def load(
     download = _download_default(download)
     if per_class is not None and fold is not None:
         raise ValueError("per_class= and fold= are two different subsampling protocols; pass one")
-    if size is not None and (int(size) != size or size < 1):
-        raise ValueError(f"size must be a positive integer, got {size!r}")
+    if size is not None:
+        size = check_positive_int(size, "size")
 
     user = _user_path(name)
     if user is not None:
@@ -115,27 +116,47 @@ def load(
 
 
 def load_train_test(name, train_per_class: int, test_per_class: int, *, seed: int = 0,
-                    root=None, **kwargs) -> tuple[Dataset, Dataset]:
-    """A training and a test set of ``train_per_class`` / ``test_per_class`` images per class.
+                    root=None, one_split: bool = False, **kwargs) -> tuple[Dataset, Dataset]:
+    """A training and a test set of exactly ``train_per_class`` / ``test_per_class`` images
+    per class.
 
-    Datasets with official ``train`` and ``test`` splits are subsampled from those. A dataset
-    with a single split (scikit-learn digits, an image folder or ``.npz`` without splits)
+    Datasets with official ``train`` and ``test`` splits are subsampled from those (unless
+    ``one_split=True``). A dataset with a single split (scikit-learn digits, an image folder
+    or ``.npz`` without splits), or any dataset with ``one_split=True`` (its first split),
     gives ``train_per_class + test_per_class`` images per class (``seed``), divided per class
-    into disjoint training and test parts; their ``split`` reads ``"train"`` / ``"test"``
-    and ``meta["derived_split"]`` records the derivation. Other keyword arguments go to
+    into disjoint training and test parts (the first ``train_per_class`` kept positions of
+    each class train); their ``split`` reads ``"train"`` / ``"test"`` and
+    ``meta["derived_split"]`` records the derivation. Other keyword arguments go to
     :func:`load`.
+
+    Raises ``ValueError`` when a class has fewer images than asked for, saying how many
+    there are (never a silently smaller or empty test set).
     """
     for v, what in ((train_per_class, "train_per_class"), (test_per_class, "test_per_class")):
-        if isinstance(v, bool) or int(v) != v or v < 1:
-            raise ValueError(f"{what} must be a positive integer, got {v!r}")
+        check_positive_int(v, what)
+    train_per_class, test_per_class = int(train_per_class), int(test_per_class)
     splits = None if _user_path(name) is not None else get_spec(str(name)).splits
-    if splits is not None and "train" in splits and "test" in splits:
-        return (load(name, "train", per_class=train_per_class, seed=seed, root=root, **kwargs),
-                load(name, "test", per_class=test_per_class, seed=seed, root=root, **kwargs))
-    ds = load(name, per_class=int(train_per_class) + int(test_per_class), seed=seed, root=root, **kwargs)
+    if not one_split and splits is not None and "train" in splits and "test" in splits:
+        out = []
+        for part, k in (("train", train_per_class), ("test", test_per_class)):
+            full = load(name, part, root=root, **kwargs)
+            _check_counts(full.labels, k, f"{name!r} ({part} split)",
+                          "train_per_class" if part == "train" else "test_per_class")
+            idx = subsample_per_class(full.labels, k, seed)
+            sub = full.subset(idx)
+            sub.meta.update(per_class=k, seed=int(seed))
+            sub.meta.setdefault("registry", full.meta.get("registry"))
+            out.append(sub)
+        return out[0], out[1]
+    full = load(name, root=root, **kwargs)
+    _check_counts(full.labels, train_per_class + test_per_class, f"{name!r} ({full.split} split)",
+                  "train_per_class + test_per_class")
+    idx = subsample_per_class(full.labels, train_per_class + test_per_class, seed)
+    ds = full.subset(idx)
+    ds.meta.update(per_class=train_per_class + test_per_class, seed=int(seed))
     first = np.zeros(len(ds), dtype=bool)
     for c in np.unique(ds.labels):
-        first[np.flatnonzero(ds.labels == c)[:int(train_per_class)]] = True
+        first[np.flatnonzero(ds.labels == c)[:train_per_class]] = True
     out = []
     for part, mask in (("train", first), ("test", ~first)):
         sub = ds.subset(np.flatnonzero(mask))
@@ -143,6 +164,19 @@ def load_train_test(name, train_per_class: int, test_per_class: int, *, seed: in
                                              f"{train_per_class}/{test_per_class} per class"})
         out.append(sub)
     return out[0], out[1]
+
+
+def _check_counts(labels, need: int, where: str, what: str) -> None:
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"{where}: per-class train/test sets need single-label data")
+    values, counts = np.unique(labels, return_counts=True)
+    short = [(v, n) for v, n in zip(values.tolist(), counts.tolist()) if n < need]
+    if short:
+        raise ValueError(
+            f"{where} has fewer than {what} = {need} images in {len(short)} class(es): "
+            + ", ".join(f"class {v}: {n}" for v, n in short[:10])
+            + f"; ask for at most {min(counts.tolist())} per class in all")
 
 
 def from_arrays(images, labels, *, name: str = "arrays", split: str = "all",

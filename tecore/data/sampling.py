@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 
+from tecore.metrics._checks import check_positive_int
+
 # --------------------------------------------------------------------------------------
 # subsampling
 # --------------------------------------------------------------------------------------
@@ -19,9 +21,7 @@ def subsample_per_class(labels, per_class: int, seed: int = 0) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError("per-class subsampling needs single-label data (labels of shape (N,))")
-    if int(per_class) != per_class or per_class < 1:
-        raise ValueError(f"per_class must be a positive integer, got {per_class!r}")
-    per_class = int(per_class)
+    per_class = check_positive_int(per_class, "per_class")
     rng = np.random.default_rng(seed)
     keep, short = [], []
     for c in np.unique(labels):
