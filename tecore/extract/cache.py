@@ -20,8 +20,13 @@ Atomicity
     POSIX and Windows). A run killed at any moment leaves either the old state or the new
     file, never a half-written entry; leftover temporary files are ignored (and removed by
     :meth:`FeatureCache.clean_tmp`). The ``.safetensors`` file is the entry: the ``.json``
-    sidecar is written after it and never read back for correctness. An entry that fails
-    to parse (disk corruption) is treated as a miss, and rewritten.
+    sidecar is written after it and never read back for correctness.
+
+Integrity
+    Every entry and chunk stores the sha256 of its arrays (:func:`content_digest`) and the
+    row count; :meth:`FeatureCache.get` verifies both (``rows=`` the dataset size). An entry
+    that fails to parse, fails its checksum (a flipped byte, a NaN written into it) or has
+    the wrong number of rows is a miss and is recomputed, never served.
 
 Resume
     :class:`ChunkStore` keeps finished chunks of a long extraction; a rerun loads them and
@@ -43,8 +48,33 @@ import numpy as np
 __all__ = ["FORMAT_VERSION", "default_cache_dir", "make_key", "atomic_write_bytes",
            "FeatureCache", "ChunkStore"]
 
-#: Bump when the stored layout or the meaning of a key part changes.
-FORMAT_VERSION = 1
+#: Bump when the stored layout or the meaning of a key part changes. 2: entries carry a
+#: content checksum and row count; feature keys hold the model's parameter digest.
+FORMAT_VERSION = 2
+
+
+def content_digest(arrays: Mapping[str, np.ndarray]) -> str:
+    """sha256 over the arrays' names, dtypes, shapes and bytes (sorted by name)."""
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(f"{k}|{a.dtype.str}|{a.shape}\n".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _rows(arrays: Mapping[str, np.ndarray]) -> int | None:
+    ns = {int(np.shape(v)[0]) for v in arrays.values() if np.ndim(v) >= 1}
+    return ns.pop() if len(ns) == 1 else None
+
+
+def _intact(arrays: Mapping, meta: Mapping, rows: int | None = None) -> bool:
+    """The stored checksum matches the content, and (when given) every array has ``rows``."""
+    if meta.get("content_sha256") != content_digest(arrays):
+        return False
+    if rows is not None and any(np.ndim(v) < 1 or np.shape(v)[0] != rows for v in arrays.values()):
+        return False
+    return True
 
 
 def default_cache_dir() -> Path:
@@ -177,18 +207,36 @@ class FeatureCache:
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not None
 
-    def get(self, key: str) -> tuple[dict, dict] | None:
-        """``(arrays, meta)`` of the entry, or ``None`` on a miss (or an unreadable entry)."""
+    def get(self, key: str, *, rows: int | None = None) -> tuple[dict, dict] | None:
+        """``(arrays, meta)`` of the entry, or ``None`` on a miss.
+
+        An entry that does not parse, whose content checksum differs from the stored one
+        (a flipped byte, a NaN written into it) or whose arrays do not have ``rows`` rows
+        (when given; e.g. 5 rows for a 200-image dataset) is a miss: never served, and
+        replaced by the next :meth:`put`."""
         for p in self._candidates(key):
             if p.is_file():
                 try:
                     arrays, meta = _decode(p)
                 except Exception:
                     continue  # corrupt: a miss; put() will replace it
-                if meta.get("key") not in (None, key):
+                if meta.get("key") != key or not _intact(arrays, meta, rows):
                     continue
                 return arrays, meta
         return None
+
+    def check_writable(self) -> None:
+        """Raise a ``ValueError`` naming ``TECORE_CACHE`` and ``cache=False`` unless a file
+        can be created in :attr:`root` (checked before any work is done)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.root / ".write-test", b"")
+            (self.root / ".write-test").unlink()
+        except OSError as exc:
+            raise ValueError(
+                f"the feature cache {self.root} is not writable ({type(exc).__name__}: {exc}); set "
+                "TECORE_CACHE (or cache_dir=) to a writable folder, or pass cache=False to extract "
+                "without a cache") from None
 
     def put(self, key: str, arrays: Mapping[str, np.ndarray], meta: Mapping | None = None) -> Path:
         """Store ``arrays`` with ``meta`` atomically; remove this key's partial chunks."""
@@ -197,6 +245,8 @@ class FeatureCache:
         meta["tecore_cache_format"] = FORMAT_VERSION
         meta["arrays"] = {k: {"shape": list(np.shape(v)), "dtype": str(np.asarray(v).dtype)}
                           for k, v in arrays.items()}
+        meta["content_sha256"] = content_digest(arrays)
+        meta["rows"] = _rows(arrays)
         path = atomic_write_bytes(self.path(key), _encode(arrays, meta, self.fmt))
         atomic_write_bytes(path.with_suffix(".json"), (json.dumps(meta, indent=1, sort_keys=True,
                                                                   default=str) + "\n").encode())
@@ -256,7 +306,7 @@ class ChunkStore:
                     arrays, meta = _decode(p)
                 except Exception:
                     continue
-                if meta.get("key") != self.key or meta.get("index") != i:
+                if meta.get("key") != self.key or meta.get("index") != i or not _intact(arrays, meta):
                     continue
                 if self.chunk_size is not None and meta.get("chunk_size") != self.chunk_size:
                     continue
@@ -264,7 +314,8 @@ class ChunkStore:
         return None
 
     def save(self, i: int, arrays: Mapping[str, np.ndarray]) -> Path:
-        meta = {"key": self.key, "index": int(i), "chunk_size": self.chunk_size}
+        meta = {"key": self.key, "index": int(i), "chunk_size": self.chunk_size,
+                "content_sha256": content_digest(arrays)}
         return atomic_write_bytes(self._path(i), _encode(arrays, meta, self.cache.fmt))
 
     def done(self) -> list[int]:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import platform
 import re
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,16 +99,48 @@ def _resolve_dataset(dataset):
     return dataset
 
 
-_WEIGHT_ATTRS = ("weights_sha256", "weights_hash", "sha256", "weights_id", "weights", "checkpoint")
+_DIGESTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _model_id(spec) -> dict:
-    out = {"name": str(getattr(spec, "name", type(spec).__name__))}
-    for a in _WEIGHT_ATTRS:
-        v = getattr(spec, a, None)
-        if v is not None and not callable(v):
-            out["weights"] = str(v)
-            break
+def model_digest(model) -> str:
+    """sha256 of a torch module's parameters and buffers (names, dtypes, shapes, bytes).
+
+    Memoised per model object and recomputed only when a tensor changed (torch's in-place
+    version counters), so repeated extractions with one model hash it once. Two models
+    with the same name but other weights (``pretrained=False``, a fine-tuned copy, two
+    custom models) get different digests, hence different feature-cache entries."""
+    import torch
+
+    state = list(model.state_dict(keep_vars=True).items())
+    stamp = tuple((k, t.data_ptr(), t._version) for k, t in state)
+    try:
+        memo = _DIGESTS.get(model)
+    except TypeError:  # not weak-referenceable
+        memo = None
+    if memo is not None and memo[0] == stamp:
+        return memo[1]
+    h = hashlib.sha256()
+    for k, t in state:
+        t = t.detach()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}\n".encode())
+        if t.numel():
+            h.update(t.cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    digest = h.hexdigest()
+    try:
+        _DIGESTS[model] = (stamp, digest)
+    except TypeError:
+        pass
+    return digest
+
+
+def _model_id(spec, model) -> dict:
+    """What identifies the model in a cache key: its name, the registry's weights id (where
+    the spec has one) and the digest of its actual parameters and buffers."""
+    out = {"name": str(getattr(spec, "name", type(spec).__name__)),
+           "params_sha256": model_digest(model)}
+    wid = getattr(spec, "weights_id", None)
+    if isinstance(wid, str):
+        out["weights"] = wid
     return out
 
 
@@ -126,6 +160,7 @@ def _transform_id(preprocess, spec) -> dict:
 
     return {
         "preprocess": _ADDR.sub("", repr(preprocess)),
+        "description": val(getattr(preprocess, "description", None)),
         "input_size": val(getattr(spec, "input_size", None)),
         "mean": val(getattr(spec, "mean", None)),
         "std": val(getattr(spec, "std", None)),
@@ -198,25 +233,27 @@ def extract(
 
     from tecore.extract.cache import FeatureCache, make_key
 
-    model, preprocess, spec = _resolve_model(model_name_or_created)
-    ds = _resolve_dataset(dataset)
     batch_size = check_positive_int(batch_size, "batch_size")
     chunk_size = check_positive_int(chunk_size, "chunk_size")
+    store = None
+    if cache is not False and cache is not None:
+        store = cache if isinstance(cache, FeatureCache) else FeatureCache(cache_dir)
+        store.check_writable()  # before any work: a clear error naming TECORE_CACHE and cache=False
     dev = resolve_device(device)
+    model, preprocess, spec = _resolve_model(model_name_or_created)
+    ds = _resolve_dataset(dataset)
     prec_name, amp_dtype = _precision(dev, amp)
     labels = np.asarray(ds.labels)
     n = len(labels)
     dataset_id = ds.cache_id() if hasattr(ds, "cache_id") else {"name": getattr(ds, "name", "?"), "n": n}
-    key = make_key(kind="features", model=_model_id(spec), dataset=dataset_id,
+    model_id = _model_id(spec, model)
+    key = make_key(kind="features", model=model_id, dataset=dataset_id,
                    transform=_transform_id(preprocess, spec), precision=prec_name)
-    store = None
-    if cache is not False and cache is not None:
-        store = cache if isinstance(cache, FeatureCache) else FeatureCache(cache_dir)
 
-    meta = {"model": _model_id(spec)["name"], "model_id": _model_id(spec), "dataset": dataset_id,
+    meta = {"model": model_id["name"], "model_id": model_id, "dataset": dataset_id,
             "key": key, "precision": prec_name, "device": str(dev), "n": n,
             "torch": torch.__version__, "python": platform.python_version()}
-    hit = store.get(key) if store is not None else None
+    hit = store.get(key, rows=n) if store is not None else None
     t0 = time.perf_counter()
     if hit is not None:
         arrays, stored = hit
