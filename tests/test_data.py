@@ -391,3 +391,86 @@ def test_load_train_test_returns_the_counts_asked_for_or_raises():
     # official splits: the test split of BreastMNIST has 42 malignant images
     with pytest.raises(ValueError, match=r"test split.*test_per_class = 50.*class 0: 42"):
         data.load_train_test("breastmnist", 4, 50)
+
+
+# ---- issue 8 part 4: images keep their values ------------------------------------------------
+def _folder_with(tmp_path, writer, n=3):
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir(parents=True)
+        for i in range(n):
+            writer(tmp_path / c, i)
+    return tmp_path
+
+
+def test_16bit_png_keeps_its_dynamic_range(tmp_path):
+    from PIL import Image
+
+    ramp = (np.arange(64 * 64, dtype=np.float64).reshape(64, 64) / (64 * 64 - 1) * 65535).astype(np.uint16)
+
+    def write(d, i):
+        Image.fromarray(ramp).save(d / f"{i}.png")
+
+    ds = data.load(_folder_with(tmp_path, write))
+    img = np.asarray(ds.images[0])[..., 0]
+    # reproducer: today the 0..65535 PNG loads with 99.6 % of its pixels at 255
+    assert (img == 255).mean() < 0.01
+    np.testing.assert_array_equal(img, np.rint(ramp / 257.0).astype(np.uint8))
+    assert len(np.unique(img)) == 256
+
+
+def test_float_tiff_in_unit_range_keeps_its_values(tmp_path):
+    from PIL import Image
+
+    ramp = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
+
+    def write(d, i):
+        Image.fromarray(ramp).save(d / f"{i}.tif")
+
+    ds = data.load(_folder_with(tmp_path, write))
+    img = np.asarray(ds.images[0])[..., 0]
+    # reproducer: today a float TIFF in [0, 1] becomes {0, 1}
+    assert len(np.unique(img)) > 200
+    np.testing.assert_array_equal(img, np.rint(ramp * 255.0).astype(np.uint8))
+
+
+def test_float_tiff_out_of_range_is_an_error_not_a_clip(tmp_path):
+    from PIL import Image
+
+    def write(d, i):
+        Image.fromarray(np.full((8, 8), 300.0, np.float32)).save(d / f"{i}.tif")
+
+    with pytest.raises(ValueError, match=r"0\.tif.*\[0, 1\].*\[300, 300\]"):
+        data.load(_folder_with(tmp_path, write))  # at load time, naming the file
+
+
+def test_16bit_npz_keeps_its_dynamic_range(tmp_path):
+    imgs = np.stack([np.full((4, 4), v, np.uint16) for v in (0, 1000, 30000, 65535)])
+    p = tmp_path / "x.npz"
+    np.savez(p, images=imgs, labels=np.array([0, 1, 0, 1]))
+    ds = data.load(p)
+    assert ds.images[:, 0, 0, 0].tolist() == [0, 4, 117, 255]
+
+
+def test_truncated_image_fails_at_load_naming_the_file(tmp_path):
+    from PIL import Image
+
+    def write(d, i):
+        Image.fromarray(np.full((16, 16, 3), 100 + i, np.uint8)).save(d / f"{i}.png")
+
+    root = _folder_with(tmp_path, write)
+    bad = root / "b" / "1.png"
+    bad.write_bytes(bad.read_bytes()[:40])
+    with pytest.raises(DatasetIntegrityError, match=r"b/1\.png"):
+        data.load(root)
+
+
+def test_empty_class_folder_is_an_error(tmp_path):
+    from PIL import Image
+
+    def write(d, i):
+        Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(d / f"{i}.png")
+
+    root = _folder_with(tmp_path, write)
+    (root / "c-empty").mkdir()
+    with pytest.raises(ValueError, match=r"\['c-empty'\] hold no images"):
+        data.load(root)

@@ -55,6 +55,63 @@ class LazyImages(Sequence):
         return f"LazyImages(n={len(self)}, size={self.size}, source={self.identity!r})"
 
 
+def to_uint8(a, where) -> np.ndarray:
+    """The one rule for pixel values: any image array -> ``uint8`` with its dynamic range kept.
+
+    * ``uint8``: unchanged;
+    * ``uint16`` (16-bit PNG/TIFF, ``.npz``) and 32-bit integer images of a 16-bit file
+      (PIL mode ``"I"``): the type's full range 0..65535 maps onto 0..255 (``round(v / 257)``);
+    * other integer types with values in 0..255: unchanged;
+    * floats in [0, 1] (float TIFF, ``.npz``): ``round(v * 255)``.
+
+    The model then sees ``v / 255`` (``ToTensor``), i.e. the file's range mapped onto
+    [0, 1] before its normalisation; the only loss is 8-bit quantisation (at most 1/510 of
+    the range). Values outside the type's range (negative, > 65535, floats outside [0, 1],
+    NaN) raise a ``ValueError`` naming ``where``: they are never clipped silently."""
+    a = np.asarray(a)
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype.kind in "iu":
+        lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+        if a.dtype == np.uint16 or (a.dtype.itemsize >= 4 and hi > 255):
+            if lo < 0 or hi > 65535:
+                raise ValueError(f"{where}: integer image values in [{lo}, {hi}] fit neither 8 nor 16 "
+                                 "bits; scale them to 0..65535 (or 0..255) first")
+            return np.rint(a.astype(np.float64) / 257.0).astype(np.uint8)
+        if lo < 0 or hi > 255:
+            raise ValueError(f"{where}: integer images must lie in 0..255 (or be uint16), got [{lo}, {hi}]")
+        return a.astype(np.uint8)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or (a.size and (a.min() < 0 or a.max() > 1)):
+            lo, hi = (float(np.nanmin(a)), float(np.nanmax(a))) if a.size else (0.0, 0.0)
+            raise ValueError(f"{where}: float images must lie in [0, 1] (they are scaled by 255); got "
+                             f"values in [{lo:g}, {hi:g}]{' and NaN/inf' if not np.all(np.isfinite(a)) else ''}")
+        return np.rint(a * 255.0).astype(np.uint8)
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    raise ValueError(f"{where}: images of dtype {a.dtype} are not supported")
+
+
+def read_image(path):
+    """Decode one image file fully -> PIL image with 8-bit values (:func:`to_uint8` for
+    16-bit and float files). A truncated or undecodable file raises
+    :class:`tecore.data.DatasetIntegrityError` naming it."""
+    from PIL import Image
+
+    from tecore.data.places import DatasetIntegrityError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            im = im.copy()
+    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, DecompressionBombError...
+        raise DatasetIntegrityError(f"image file {path} cannot be decoded ({type(exc).__name__}: {exc}); "
+                                    "remove or replace it") from None
+    if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+        im = Image.fromarray(to_uint8(np.asarray(im), path))
+    return im
+
+
 class _FileGetter:
     """Picklable image reader (DataLoader workers may be spawned)."""
 
@@ -62,11 +119,7 @@ class _FileGetter:
         self.files = tuple(str(f) for f in files)
 
     def __call__(self, j):
-        from PIL import Image
-
-        with Image.open(self.files[j]) as im:
-            im.load()
-            return im.copy()
+        return read_image(self.files[j])
 
 
 class _TVGetter:
@@ -81,7 +134,10 @@ def _to_uint8_hwc(img, mode: str = "RGB", size: int | None = None) -> np.ndarray
     from PIL import Image
 
     if not isinstance(img, Image.Image):
-        img = Image.fromarray(np.asarray(img))
+        a = to_uint8(img, "image")
+        img = Image.fromarray(a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a)
+    elif img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        img = Image.fromarray(to_uint8(np.asarray(img), "image"))
     if img.mode != mode:
         img = img.convert(mode)
     if size is not None and img.size != (size, size):

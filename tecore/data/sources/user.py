@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tecore.data.dataset import Dataset, LazyImages, _FileGetter, _resize_array
+from tecore.data.dataset import Dataset, LazyImages, _FileGetter, _resize_array, read_image, to_uint8
 from tecore.data.places import DatasetIntegrityError, DatasetNotFoundError, _md5_cached
 from tecore.data.registry import is_path
 
@@ -47,8 +47,9 @@ def _load_npz(path: Path, split: str | None, size) -> Dataset:
     ``image``, ``X``; labels ``labels``, ``y``, ``targets``, ``label``, ``target``, ``Y``;
     split-wise ``<split>_images`` / ``<split>_labels`` (MedMNIST style) or ``x_<split>`` /
     ``y_<split>``; optional class names ``classes`` or ``class_names``. Images: ``(N, H, W)``,
-    ``(N, H, W, C)`` or ``(N, C, H, W)`` with C in {1, 3}; ``uint8``, integers in 0..255, or
-    floats in [0, 1] (scaled by 255 and rounded). Labels: integers or strings (encoded in
+    ``(N, H, W, C)`` or ``(N, C, H, W)`` with C in {1, 3}; ``uint8``, ``uint16`` (0..65535
+    scaled to 0..255), integers in 0..255, or floats in [0, 1] (scaled by 255 and rounded):
+    see :func:`tecore.data.dataset.to_uint8`; nothing is clipped. Labels: integers or strings (encoded in
     sorted order; the strings become the class names).
     """
     try:
@@ -127,23 +128,15 @@ def _as_uint8_nhwc(images, path) -> np.ndarray:
         a = np.transpose(a, (0, 2, 3, 1))
     if a.shape[-1] not in (1, 3):
         raise ValueError(f"{path}: images need 1 or 3 channels; got shape {a.shape}")
-    if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
-    if a.dtype.kind in "iu":
-        if a.size and (a.min() < 0 or a.max() > 255):
-            raise ValueError(f"{path}: integer images must lie in 0..255")
-        return np.ascontiguousarray(a.astype(np.uint8))
-    if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)) or (a.size and (a.min() < 0 or a.max() > 1)):
-            raise ValueError(f"{path}: float images must lie in [0, 1] (they are scaled by 255)")
-        return np.ascontiguousarray(np.rint(a * 255.0).astype(np.uint8))
-    raise ValueError(f"{path}: images of dtype {a.dtype} are not supported")
+    return np.ascontiguousarray(to_uint8(a, path))
 
 
 def _load_imagefolder(path: Path, split: str | None, size) -> Dataset:
     """An image folder: ``path/<class>/<image>`` (class names = sub-directory names, sorted,
-    as torchvision's ``ImageFolder``), or ``path/<split>/<class>/<image>``. Images are
-    decoded lazily and converted to RGB."""
+    as torchvision's ``ImageFolder``), or ``path/<split>/<class>/<image>``. Every file is
+    decoded once at load time (a truncated or undecodable file raises naming it; an empty
+    class folder is an error), then lazily on access, converted to RGB; 16-bit and float
+    images keep their dynamic range (:func:`tecore.data.dataset.to_uint8`)."""
     if not path.is_dir():
         raise DatasetNotFoundError(f"image folder {path} is not a directory")
     split_dirs = [s for s in ("train", "val", "test") if (path / s).is_dir()]
@@ -158,12 +151,16 @@ def _load_imagefolder(path: Path, split: str | None, size) -> Dataset:
             raise ValueError(f"{path} has no train/val/test sub-directories; use split='all'")
         split, base = "all", path
     classes = sorted(d.name for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
-    files, labels = [], []
+    files, labels, empty = [], [], []
     for k, c in enumerate(classes):
-        for f in sorted((base / c).rglob("*")):
-            if f.is_file() and f.suffix.lower() in _IMG_EXT:
-                files.append(f)
-                labels.append(k)
+        got = [f for f in sorted((base / c).rglob("*")) if f.is_file() and f.suffix.lower() in _IMG_EXT]
+        if not got:
+            empty.append(c)
+        files += got
+        labels += [k] * len(got)
+    if empty and files:
+        raise ValueError(f"image folder {base}: class folder(s) {empty} hold no images "
+                         f"({'|'.join(_IMG_EXT)}); add images or remove the folder(s)")
     if not files:
         raise DatasetNotFoundError(
             f"image folder {base}: no images found (expected <class>/<image>{'|'.join(_IMG_EXT)})")
@@ -172,6 +169,8 @@ def _load_imagefolder(path: Path, split: str | None, size) -> Dataset:
         st = f.stat()
         h.update(f"{f.relative_to(base)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     ident = f"imagefolder:{base.resolve()}:{h.hexdigest()}"
+    for f in files:  # a truncated or undecodable file fails now, naming the file
+        read_image(f)
 
     images = LazyImages(_FileGetter(files), np.arange(len(files)), size=size, identity=ident)
     return Dataset(name=f"imagefolder:{path.resolve()}", split=split, images=images,
