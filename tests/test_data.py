@@ -474,3 +474,19 @@ def test_empty_class_folder_is_an_error(tmp_path):
     (root / "c-empty").mkdir()
     with pytest.raises(ValueError, match=r"\['c-empty'\] hold no images"):
         data.load(root)
+
+
+def test_is_path_is_the_one_path_or_name_rule(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    for name in ("digits", "fashion-mnist", "Fashion_MNIST", "not-a-dataset"):
+        assert data.is_path(name) is False, name
+    for name in ("npz:/x", "imagefolder:/x", Path("x"), "some/dir", "x.npz"):
+        assert data.is_path(name) is True, name
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mydata").mkdir()
+    assert data.is_path("mydata") is True  # an existing relative folder without a separator
+    (tmp_path / "digits").mkdir()
+    assert data.is_path("digits") is False  # a registered name wins over a folder of that name
+    with pytest.raises(DatasetNotFoundError, match="does not exist"):
+        data.load("some/missing/folder")
