@@ -122,14 +122,6 @@ class _FileGetter:
         return read_image(self.files[j])
 
 
-class _TVGetter:
-    def __init__(self, ds):
-        self.ds = ds
-
-    def __call__(self, j):
-        return self.ds[j][0]
-
-
 def _to_uint8_hwc(img, mode: str = "RGB", size: int | None = None) -> np.ndarray:
     from PIL import Image
 

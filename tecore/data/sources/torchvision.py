@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from tecore.data.dataset import Dataset, LazyImages, _resize_array, _TVGetter
+from tecore.data.dataset import Dataset, LazyImages, _resize_array
 from tecore.data.places import DatasetNotFoundError, _bases, _how_to_get, data_dir
 
-# --------------------------------------------------------------------------------------
-# torchvision natural-image sets
-# --------------------------------------------------------------------------------------
+
+class _TVGetter:
+    """Picklable ``getter(j)`` -> the j-th image of a torchvision dataset."""
+
+    def __init__(self, ds):
+        self.ds = ds
+
+    def __call__(self, j):
+        return self.ds[j][0]
+
+
 def _tv_labels(ds) -> np.ndarray:
     for attr in ("targets", "_labels", "y", "labels"):
         v = getattr(ds, attr, None)
