@@ -19,6 +19,14 @@ Images
     (``images[i]``, ``len(images)``); ``np.asarray(lazy)`` or ``lazy.materialize()`` stacks
     a lazy set when its images share one size (pass ``size=`` to resize on load).
 
+    16-bit and float images (PNG/TIFF in a folder, ``uint16``/float arrays in a ``.npz``)
+    keep their dynamic range: the type's full range (0..65535, or [0, 1] for floats) is
+    scaled onto 0..255, so the model sees the file's range mapped onto [0, 1] before its
+    normalisation; values outside that range raise instead of being clipped
+    (:func:`tecore.data.dataset.to_uint8`). An image folder's files are all decoded once at
+    load time: a truncated or undecodable file raises naming it; an empty class folder is
+    an error.
+
 Where data is looked for (first hit wins), and downloading
     1. ``root=`` (alias ``mirror=``) if given;
     2. ``$TECORE_DATA_MIRROR`` (one or more directories separated by ``os.pathsep``):
