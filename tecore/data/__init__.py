@@ -64,6 +64,7 @@ from __future__ import annotations
 from tecore.data.dataset import Dataset, LazyImages
 from tecore.data.front import from_arrays, load, load_train_test
 from tecore.data.places import DatasetIntegrityError, DatasetNotFoundError, data_dir, mirror_dirs
+from tecore.data.sources.fashion import FASHION_CLASSES, FASHION_SYSTEM_DIR  # noqa: F401  (importable as before)
 from tecore.data.registry import (MEDICAL_TARGETS, MEDMNIST_SIZES, DatasetSpec, get_spec, is_path,
                                   list_datasets)
 from tecore.data.sampling import official_fold_indices, subsample_per_class
