@@ -31,6 +31,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from tecore._numeric import softmax
 from tecore.metrics._pool_minmax import minmax  # noqa: F401 (public: tecore.minmax)
 
 __all__ = ["score_pool", "minmax", "model_inputs", "INPUT_KEYS"]
@@ -43,13 +44,6 @@ COLUMNS = ["model", "metric", "score", "seconds", "note"]
 # --------------------------------------------------------------------------------------
 # inputs of one model
 # --------------------------------------------------------------------------------------
-def _softmax(z) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def model_inputs(entry: Any, *, labels=None) -> dict[str, Any]:
     """The metric inputs available for one pool entry, as a dict (missing ones absent).
 
@@ -81,7 +75,7 @@ def model_inputs(entry: Any, *, labels=None) -> dict[str, Any]:
                              f"got {type(entry).__name__}.")
     out.update({k: v for k, v in got.items() if k in INPUT_KEYS})
     if "probs" not in out and "logits" in got:
-        out["probs"] = _softmax(got["logits"])
+        out["probs"] = softmax(got["logits"])
     if "labels" not in out and labels is not None:
         out["labels"] = labels
     return out
