@@ -76,7 +76,8 @@ import warnings
 import pandas as pd
 from myst_nb import glue
 
-from tecore import benchmark, data, evaluate, experiment, plots
+from tecore import benchmark, data, evaluate, experiment
+from tecore.papers import plots
 
 warnings.filterwarnings("ignore")
 models = benchmark.models() if zoo == "benchmark" else experiment.resolve_models(zoo)
@@ -177,10 +178,10 @@ if covered:
                       ignore_index=True)
     kind = "fine-tuning" if len(covered) == len(result.settings["targets"]) else (
         f"fine-tuning on {', '.join(covered)}; linear probe elsewhere")
-corr = experiment.correlate(result.scores, truth, n_boot=n_boot, seed=seed)
+corr = evaluate.rank_table(result.scores, truth, by=["target", "metric"], bootstrap=n_boot, seed=seed)
 tau = corr.pivot(index="metric", columns="target", values="weighted_tau")
-cell = (tau.round(2).astype(str) + " [" + corr.pivot(index="metric", columns="target", values="tau_low").round(2).astype(str)
-        + ", " + corr.pivot(index="metric", columns="target", values="tau_high").round(2).astype(str) + "]")
+cell = (tau.round(2).astype(str) + " [" + corr.pivot(index="metric", columns="target", values="ci_low").round(2).astype(str)
+        + ", " + corr.pivot(index="metric", columns="target", values="ci_high").round(2).astype(str) + "]")
 if ceil is not None and len(ceil):
     cell.loc["CEILING"] = ceil.set_index("target")["ceiling"].round(2).astype(str).reindex(cell.columns).fillna("")
 
@@ -229,9 +230,8 @@ if fr is not None:
 # ## Scores against ground truth
 
 # %%
-sc = result.scores.rename(columns={"target": "dataset"})
-plots.score_vs_truth_grid(sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc", "leep"])],
-                          truth.rename(columns={"target": "dataset", "truth": "accuracy"}), row="dataset",
+sc = result.scores.merge(truth[["target", "model"]])  # the models with a ground truth on each target
+plots.score_vs_truth_grid(sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc", "leep"])], truth, row="target",
                           label_points=False, ylabel="ground truth")
 
 # %% [markdown]
@@ -244,7 +244,7 @@ plots.score_vs_truth_grid(sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc", "l
 
 # %%
 # NBVAL_CHECK_OUTPUT
-claims = benchmark.claims(corr, result.scores, truth, groups=groups, seed=seed)
+claims = benchmark.claims(corr, result.scores, truth, groups=groups)
 with pd.option_context("display.max_colwidth", 90):
     print(claims[["claim", "evidence", "verdict"]].to_string(index=False))
 

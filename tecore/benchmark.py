@@ -198,9 +198,7 @@ def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complet
         df = df[size >= need]
     if df.empty:
         return pd.DataFrame(columns=["target", "model", "truth"])
-    gt = finetune.ground_truth(df, PROTOCOL)
-    return (gt.rename("truth").reset_index().rename(columns={"dataset": "target"})
-            [["target", "model", "truth"]])
+    return finetune.ground_truth(df, PROTOCOL)[["target", "model", "truth"]]
 
 
 def ceiling(results=RESULTS) -> pd.DataFrame:
@@ -301,9 +299,12 @@ def _gbc(corr):
                  "reproduced" if len(beaten) == len(others) else "not reproduced")]
 
 
-def _itm(scores, truth, groups, n_boot, seed):
+def _itm(scores, truth, groups):
     """Static metrics on a homogeneous pool (CNNs only / supervised only) vs the mixed pool."""
-    from tecore.experiment import correlate
+    from tecore.evaluate import rank_table
+
+    def mean_tau(sc, tr):
+        return rank_table(sc, tr, by=["target", "metric"], stats="weighted_tau")["weighted_tau"].mean()
 
     rows = []
     static = [m for m in STATIC if m in set(scores.metric)]
@@ -319,17 +320,16 @@ def _itm(scores, truth, groups, n_boot, seed):
                              "not testable here"))
             continue
         sub = scores[scores.metric.isin(static)]
-        mixed = correlate(sub, truth, n_boot=n_boot, seed=seed)["weighted_tau"].mean()
+        mixed = mean_tau(sub, truth)
         keep = set(have.loc[have[col] == homo, "model"])
-        homog = correlate(sub[sub.model.isin(keep)], truth[truth.model.isin(keep)], n_boot=n_boot,
-                          seed=seed)["weighted_tau"].mean()
+        homog = mean_tau(sub[sub.model.isin(keep)], truth[truth.model.isin(keep)])
         rows.append(_row(claim, paper, test, f"{homog:.3f} ({homo} only) vs {mixed:.3f} (mixed)",
                          "reproduced" if mixed < homog else "not reproduced"))
     return rows
 
 
 def _leep_levels(scores, truth, n_levels=3):
-    from tecore.printed import transferability_levels
+    from tecore.papers.leep import transferability_levels
 
     claim = "the ground truth rises with LEEP's transferability level"
     paper = "LEEP (Nguyen et al. ICML 2020) Sec. 5.1, supp. Figs. 1-2"
@@ -349,10 +349,10 @@ def _leep_levels(scores, truth, n_levels=3):
 
 
 def claims(correlations: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame, *,
-           groups: pd.DataFrame | None = None, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+           groups: pd.DataFrame | None = None) -> pd.DataFrame:
     """The papers' claims this benchmark can test, each with evidence and a verdict in
     :data:`VERDICTS`, computed from ``correlations`` (``target, metric, weighted_tau``:
-    :func:`tecore.experiment.correlate` of ``scores`` against ``truth``), the tidy ``scores``
+    :func:`tecore.evaluate.rank_table` of ``scores`` against ``truth``), the tidy ``scores``
     and ``truth`` and the model ``groups`` (:func:`model_groups`).
 
     Rules: PED+X, LP x FU and GBC compare mean weighted tau over targets (PED+X must also win
@@ -363,4 +363,4 @@ def claims(correlations: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame
     if groups is None:
         groups = model_groups(sorted(truth.model.unique()))
     return pd.DataFrame(_ped(correlations) + _lp_fu(correlations) + _gbc(correlations)
-                        + _itm(scores, truth, groups, n_boot, seed) + _leep_levels(scores, truth))
+                        + _itm(scores, truth, groups) + _leep_levels(scores, truth))

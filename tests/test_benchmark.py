@@ -112,7 +112,7 @@ def test_itm_claim_compares_homogeneous_and_mixed_pools():
             truth.append({"target": t, "model": m, "truth": acc})
             rows.append({"target": t, "model": m, "metric": "logme", "score": -acc if m.startswith("vit") else acc})
     c = benchmark.claims(pd.DataFrame(columns=["target", "metric", "weighted_tau"]), pd.DataFrame(rows),
-                         pd.DataFrame(truth), groups=groups, n_boot=20)
+                         pd.DataFrame(truth), groups=groups)
     arch = c[c.claim.str.contains("architectures")].iloc[0]
     assert arch.verdict == "reproduced" and "1.000 (CNN only)" in arch.evidence
     assert c[c.claim.str.contains("pretraining")].verdict.iloc[0] == "not testable here"
