@@ -316,8 +316,8 @@ def _itm(scores, truth, groups):
         have = groups[groups.model.isin(truth.model.unique())]
         minority = have[have[col] != homo]
         if len(minority) < 2 or (have[col] == homo).sum() < 3 or not static:
-            rows.append(_row(claim, paper, test, f"{len(minority)} models outside the '{homo}' group",
-                             "not testable here"))
+            rows.append(_row(claim, paper, test, f"models outside the '{homo}' group: {len(minority)} "
+                             "(needs >= 2, and >= 3 inside)", "not testable here"))
             continue
         sub = scores[scores.metric.isin(static)]
         mixed = mean_tau(sub, truth)

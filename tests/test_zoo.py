@@ -176,7 +176,9 @@ def test_registry_file_with_builder_kwargs_fp16_safetensors_and_a_relative_path(
         feats, logits = model(x)
         assert feats.shape == (2, 32) and torch.allclose(logits, net(x), atol=1e-5)
     finally:
-        zoo._REGISTRY.pop("test/tiny_vit", None)
+        from tecore.zoo import registry
+
+        registry._REGISTRY.pop("test/tiny_vit", None)
 
 
 def test_offline_trained_zoo_loads_from_the_checkout():
