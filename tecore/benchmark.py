@@ -146,8 +146,9 @@ def run_finetune(out: str | Path = RESULTS, *, models_: Sequence[str] | None = N
                  tag: str = "") -> pd.DataFrame:
     """Fine-tune every model on every target with :data:`PROTOCOL`, into the folder ``out``:
     one CSV per (target, zoo), ``<target>__<zoo>.csv``, or ``<target>__<zoo>__<tag>.csv``
-    (resumable: finished runs of that file are skipped; processes on different targets, zoos
-    or tags never write the same file — give a process its own ``tag`` for its own models).
+    (resumable: runs finished in any file of the folder are skipped — they are copied into the
+    process's own file first; processes on different targets, zoos or tags never write the
+    same file — give a parallel process its own ``tag``).
     Targets are the outer loop, so a partial run holds whole targets."""
     from tecore import finetune, zoo
 
@@ -157,10 +158,30 @@ def run_finetune(out: str | Path = RESULTS, *, models_: Sequence[str] | None = N
     for t in targets:
         tr, va, te = target_splits(t)
         for m in names:
-            finetune.run_grid({m: factory(m)}, tr, va, te, PROTOCOL, dataset=t,
-                              out=out / f"{t}__{zoo.get_spec(m).zoo}{'__' + tag if tag else ''}.csv",
+            dest = out / f"{t}__{zoo.get_spec(m).zoo}{'__' + tag if tag else ''}.csv"
+            _adopt_finished_runs(out, dest, t, m)
+            finetune.run_grid({m: factory(m)}, tr, va, te, PROTOCOL, dataset=t, out=dest,
                               device=device, progress=progress)
     return read_results(out)
+
+
+def _adopt_finished_runs(folder: Path, dest: Path, target: str, model: str) -> None:
+    """Copy the runs of (target, model) that other files of ``folder`` hold into ``dest``, so
+    the grid runner (which reads only ``dest``) skips them instead of running them again."""
+    others = [f for f in sorted(folder.glob("*.csv")) if f != dest]
+    if not others:
+        return
+    have = pd.read_csv(dest) if dest.exists() else pd.DataFrame(columns=["run_key"])
+    rows = [r for f in others for r in [pd.read_csv(f)]
+            if len(r) and {"dataset", "model", "run_key"} <= set(r.columns)]
+    rows = [r[(r.dataset == target) & (r.model == model) & ~r.run_key.isin(have.run_key)] for r in rows]
+    new = pd.concat([r for r in rows if len(r)], ignore_index=True) if any(len(r) for r in rows) else None
+    if new is None:
+        return
+    new = new.drop_duplicates("run_key")
+    tmp = dest.with_name(f".{dest.name}.adopt.tmp")
+    pd.concat([have, new], ignore_index=True).to_csv(tmp, index=False)
+    tmp.replace(dest)
 
 
 def read_results(results) -> pd.DataFrame:

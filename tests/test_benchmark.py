@@ -116,3 +116,17 @@ def test_itm_claim_compares_homogeneous_and_mixed_pools():
     arch = c[c.claim.str.contains("architectures")].iloc[0]
     assert arch.verdict == "reproduced" and "1.000 (CNN only)" in arch.evidence
     assert c[c.claim.str.contains("pretraining")].verdict.iloc[0] == "not testable here"
+
+
+def test_a_tagged_process_adopts_runs_finished_elsewhere(tmp_path):
+    df = _grid({"m1": 0.5, "m2": 0.6}, targets=("a",))
+    df[df.model == "m1"].to_csv(tmp_path / "a__z.csv", index=False)
+    dest = tmp_path / "a__z__t.csv"
+    benchmark._adopt_finished_runs(tmp_path, dest, "a", "m1")
+    got = pd.read_csv(dest)
+    assert sorted(got.run_key) == sorted(df[df.model == "m1"].run_key)
+    benchmark._adopt_finished_runs(tmp_path, dest, "a", "m1")  # idempotent
+    assert len(pd.read_csv(dest)) == len(got)
+    benchmark._adopt_finished_runs(tmp_path, tmp_path / "a__z__u.csv", "a", "m2")  # nothing to adopt
+    assert not (tmp_path / "a__z__u.csv").exists()
+    assert len(benchmark.read_results(tmp_path)) == len(got)  # duplicates count once
