@@ -160,13 +160,20 @@ def write_dataset(name: str, root: Path, *, n_classes: int = 3, per_class: int =
 
 
 # ------------------------------------------------------------------------------------ weights
+def _seed(name: str) -> int:
+    """Each entry its own random weights (models of one architecture must differ)."""
+    import zlib
+
+    return zlib.crc32(name.encode())
+
+
 def _arch_state(spec):
     """Random weights of ``spec``'s real architecture (its builder, no download)."""
     import torch
 
     from tecore.zoo.build import _build
 
-    torch.manual_seed(0)
+    torch.manual_seed(_seed(spec.name))
     plain = __import__("dataclasses").replace(spec, weights="none:", key_map=None)
     return _build(plain, pretrained=False).state_dict()
 
@@ -193,7 +200,7 @@ def write_checkpoint(name: str, mirror: Path) -> Path | None:
         if not path.exists():
             builder = torchvision.models.get_model_builder(spec.arch.partition(":")[2])
             kw = {"aux_logits": False, "init_weights": False} if "googlenet" in spec.arch or "inception" in spec.arch else {}
-            torch.manual_seed(0)
+            torch.manual_seed(_seed(name))
             torch.save(builder(weights=None, num_classes=len(w.meta["categories"]), **kw).state_dict(), path)
         return path
     if kind == "timm":
@@ -203,7 +210,7 @@ def write_checkpoint(name: str, mirror: Path) -> Path | None:
         arch = spec.arch.partition(":")[2]
         path = mirror / f"{arch}.safetensors"
         if not path.exists():
-            torch.manual_seed(0)
+            torch.manual_seed(_seed(name))
             net = timm.create_model(arch, pretrained=False, num_classes=spec.num_classes or 1000)
             save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
         return path

