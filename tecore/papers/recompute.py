@@ -68,8 +68,10 @@ def filled(result: "Recomputed") -> dict:
                 continue
             base = str(metric).split("@")[0]
             v = sc[(sc["target"] == target) & (sc["metric"].astype(str).str.split("@").str[0] == base)]["score"]
-            v = v[np.isfinite(v.astype(float))]
-            out["constant" if v.nunique() <= 1 else "missing"] += 1
+            from tecore.evaluate import snap_ties
+
+            v = snap_ties(v[np.isfinite(v.astype(float))], 10)  # ties as rank_table sees them
+            out["constant" if pd.Series(v).nunique() <= 1 else "missing"] += 1
     return out
 
 
@@ -380,7 +382,8 @@ def gbc(targets=None, *, models=None, metrics=("gbc", "leep", "logme", "hscore")
                          f"{', '.join(t for t, v in GBC_TARGETS.items() if v)}")
     missing_t = [t for t, v in GBC_TARGETS.items() if v is None]
     notes.append(f"GBC targets without a tecore loader, left out: {', '.join(missing_t)}")
-    zoo_map = dict(GBC_ZOO) if models is None else {m: m for m in models}
+    inv = {v: k for k, v in GBC_ZOO.items()}
+    zoo_map = dict(GBC_ZOO) if models is None else {inv.get(m, m): m for m in models}
     if models is None:
         notes.append("architectures without a registered ImageNet checkpoint here, left out: mobilenet (v1), "
                      "resnet50v2; resnet152v2 is stood in for by torchvision's ResNet-152")
