@@ -101,7 +101,7 @@ def ranked(scores):
     """Per (target, metric), the models ranked by score (1 = best; NaN scores last)."""
     df = scores.copy()
     df["rank"] = (df.groupby(["target", "metric"])["score"]
-                  .rank(ascending=False, method="min", na_option="bottom").astype(int))
+                  .rank(ascending=False, method="min", na_option="keep").astype("Int64"))
     return df.sort_values(["target", "metric", "rank", "model"]).reset_index(drop=True)
 
 
@@ -294,8 +294,8 @@ def cmd_rank(args) -> int:
         warnings.simplefilter("ignore" if args.quiet else "default")
         sc = pool_mod.score_pool(pool, metric_names, errors="nan", progress=not args.quiet)
     sc.attrs = {}
-    target = args.target or (ds.name if not str(ds.name).startswith(("npz:", "imagefolder:"))
-                             else Path(str(args.data)).name)
+    target = args.target or (ds.name if not str(ds.name).startswith(("npz:", "imagefolder:", "hf:"))
+                             else Path(str(args.data)).stem)
     sc.insert(0, "target", target)
     _report_notes(sc)
     if args.out:
@@ -432,9 +432,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"tecore: warning: {' '.join(str(message).split())}\n"
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    old_format, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     if getattr(args, "image_size", None) == 0:
         args.image_size = None
     try:
@@ -450,6 +455,8 @@ def main(argv=None) -> int:
             msg = f"{type(exc).__name__}: {msg}"
         print(f"tecore: error: {msg}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = old_format
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -521,7 +521,9 @@ def load(
         A registered name (:func:`list_datasets`; e.g. ``"breastmnist"``, ``"cifar10"``,
         ``"fashion-mnist"``, ``"digits"``), or user data: a directory (image folder:
         one sub-directory per class, optionally under ``train/``, ``val/``, ``test/``),
-        ``"imagefolder:/path"``, a ``.npz`` file or ``"npz:/path"``.
+        ``"imagefolder:/path"``, a ``.npz`` file or ``"npz:/path"``; or a Hugging Face
+        dataset: a ``datasets.Dataset``/``DatasetDict``, a ``save_to_disk`` folder, parquet,
+        ``"hf:<folder or hub id>"`` (:mod:`tecore._hf_data`; needs ``tecore[hf]``).
     split : str, optional
         ``None`` (default) takes the dataset's first split (``"train"`` where there is one;
         ``"trainval"`` for Pets and Aircraft; ``"all"`` for sets without official splits:
@@ -564,8 +566,14 @@ def load(
     if size is not None and (int(size) != size or size < 1):
         raise ValueError(f"size must be a positive integer, got {size!r}")
 
-    user = _user_path(name)
-    if user is not None:
+    from tecore import _hf_data
+
+    hf = _hf_data.claims(name)  # a datasets object, a saved dataset, parquet, "hf:..."
+    user = None if hf else _user_path(name)
+    if hf:
+        ds = _hf_data.load_hf(name, split, size=size)
+        spec_name = ds.name
+    elif user is not None:
         kind, path = user
         ds = _load_npz(path, split, size) if kind == "npz" else _load_imagefolder(path, split, size)
         spec_name = ds.name
@@ -619,7 +627,9 @@ def load_train_test(name, train_per_class: int, test_per_class: int, *, seed: in
     for v, what in ((train_per_class, "train_per_class"), (test_per_class, "test_per_class")):
         if isinstance(v, bool) or int(v) != v or v < 1:
             raise ValueError(f"{what} must be a positive integer, got {v!r}")
-    splits = None if _user_path(name) is not None else get_spec(str(name)).splits
+    from tecore import _hf_data
+
+    splits = None if _hf_data.claims(name) or _user_path(name) is not None else get_spec(str(name)).splits
     if splits is not None and "train" in splits and "test" in splits:
         return (load(name, "train", per_class=train_per_class, seed=seed, root=root, **kwargs),
                 load(name, "test", per_class=test_per_class, seed=seed, root=root, **kwargs))

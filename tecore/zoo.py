@@ -205,6 +205,10 @@ def collection(zoo: str) -> list[str]:
 def get_spec(name: str) -> ModelSpec:
     if isinstance(name, ModelSpec):
         return name
+    from tecore import _hf_hub
+
+    if name not in _REGISTRY and _hf_hub.is_hub_id(name):  # hf-hub:<org>/<model>, local-dir:<folder>
+        return register(_hf_hub.hub_spec(name))
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
@@ -349,6 +353,10 @@ def _build(spec: ModelSpec, pretrained: bool):
     else:
         import timm
 
+        from tecore import _hf_hub
+
+        if _hf_hub.is_hub_id(arch):  # the hub model with its own head and config
+            return _hf_hub.build(arch, pretrained)
         if pretrained and wkind == "timm":
             local = _mirror_file(f"{arch}.safetensors") or _mirror_file(f"{arch}.pth")
             overlay = {"file": str(local)} if local is not None else None
@@ -444,6 +452,10 @@ def create(name: str | ModelSpec, *, pretrained: bool = True, device: str = "cpu
     and returns ``(features, logits or None)``."""
     spec = get_spec(name)
     net = _build(spec, pretrained)
+    from tecore import _hf_hub
+
+    if _hf_hub.is_hub_id(spec.arch):
+        spec = _hf_hub.spec_from_model(spec, net)
     if spec.grad_layers is None and not spec.arch.startswith("timm:vit"):
         try:
             spec = dataclasses.replace(spec, grad_layers=_first_two_convs(net))
