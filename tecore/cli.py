@@ -275,21 +275,21 @@ def cmd_rank(args) -> int:
     from tecore._progress import progress_bar
 
     pool = {}
-    bar = progress_bar(total=len(models), disable=args.quiet, desc="extract", unit="model")
-    for m in models:
-        bar.set_postfix_str(m, refresh=False)
-        created = _created(m, args.image_size, device)
-        try:
-            f = extract.extract(created, ds, grad_probe=grad, device=device, cache_dir=args.cache,
-                                progress=False)
-        except ValueError as exc:
-            if not grad:
-                raise
-            print(f"tecore: note: gradient probe of {m} failed ({exc}); lp_fu is NaN for it", file=sys.stderr)
-            f = extract.extract(created, ds, device=device, cache_dir=args.cache, progress=False)
-        pool[m] = f
-        bar.update(1)
-    bar.close()
+    with progress_bar(total=len(models), disable=args.quiet, desc="extract", unit="model") as bar:
+        for m in models:
+            bar.set_postfix_str(m, refresh=False)
+            created = _created(m, args.image_size, device)
+            try:
+                f = extract.extract(created, ds, grad_probe=grad, device=device, cache_dir=args.cache,
+                                    progress=False)
+            except ValueError as exc:
+                if not grad:
+                    raise
+                bar.write(f"tecore: note: gradient probe of {m} failed ({exc}); lp_fu is NaN for it",
+                          file=sys.stderr)
+                f = extract.extract(created, ds, device=device, cache_dir=args.cache, progress=False)
+            pool[m] = f
+            bar.update(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if args.quiet else "default")
         sc = pool_mod.score_pool(pool, metric_names, errors="nan", progress=not args.quiet)

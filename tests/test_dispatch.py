@@ -74,13 +74,14 @@ def _digits_splits():
 def _proto():
     from tecore.finetune import Protocol
 
-    return Protocol("tiny", "sgd", {"lr": (0.1, 0.01), "momentum": (0.9,)}, epochs=2,
+    return Protocol("tiny", "sgd", {"lr": (0.1, 0.01), "momentum": (0.9,)}, epochs=1,
                     selection="min_val_loss", batch_size=32)
 
 
 _VALUES = ["best_val_loss", "test_at_min_val_loss", "best_val_score", "max_test"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["local", "dask"])
 def test_grid_on_two_workers_survives_a_killed_worker(engine, tmp_path):
     if engine == "dask":
