@@ -26,19 +26,20 @@ import pandas as pd
 __all__ = ["run_grid_parallel", "grid_job", "extract_grid", "extract_job"]
 
 
-def grid_job(name: str, factory: Callable | None, splits: Mapping[str, tuple], cfg: Mapping,
+def grid_job(name: str, factory, splits: Mapping[str, tuple], cfg: Mapping,
              protocol: Mapping, dataset: str, device: str, n_classes: int, versions: Mapping) -> dict:
-    """One fine-tuning run in a worker: build the model (``factory()`` or the zoo entry
-    ``name``), preprocess the splits, train once; return the result row."""
+    """One fine-tuning run in a worker: build the model (``factory()``, or ``factory`` is
+    the zoo's ModelSpec), preprocess the splits, train once; return the result row."""
     import torch
 
     from tecore import finetune
 
     proto = finetune.get_protocol(protocol)
-    if factory is None:
+    if not callable(factory):  # a zoo ModelSpec
         from tecore import zoo
 
-        factory = lambda: zoo.create(name, device="cpu")[:2]  # noqa: E731 - built in the worker
+        spec = factory
+        factory = lambda: zoo.create(spec, device="cpu")[:2]  # noqa: E731 - built in the worker
     _, preprocess = factory()
     data = {k: (finetune._to_tensor(imgs, preprocess, proto.image_size), torch.as_tensor(y))
             for k, (imgs, y) in splits.items()}
@@ -64,10 +65,8 @@ def run_grid_parallel(models, train, val, test, protocol="itm", *, dataset: str 
     else:
         from tecore import zoo
 
-        factories = {}
-        for n in models:
-            zoo.get_spec(n)  # unknown names fail here, before any job starts
-            factories[n] = None
+        # the spec travels with the job: user entries need no registry in the worker
+        factories = {n: zoo.get_spec(n) for n in models}  # unknown names fail here
     splits = {"train": finetune._as_xy(train, "train"), "val": finetune._as_xy(val, "val"),
               "test": finetune._as_xy(test, "test")}
     splits = {k: (_as_array(imgs), y) for k, (imgs, y) in splits.items()}
@@ -107,39 +106,60 @@ def _as_array(images):
 
 
 # ----------------------------------------------------------------------------- extraction
-def extract_job(model: str, target: str, per_class: int | None, seed: int, image_size: int | None,
-                device: str, cache_dir, grad_probe: bool) -> dict:
-    """Extract the features of ``target`` under ``model`` into the cache; return timings."""
+def extract_job(spec, target: str, per_class: int | None, test_per_class: int | None, seed: int,
+                image_size: int | None, device: str, cache_dir, grad_probe: bool) -> dict:
+    """Extract the features of ``target`` under the model ``spec`` (a
+    :class:`tecore.zoo.ModelSpec`, so user entries need no registry in the worker) into the
+    cache, exactly as ``tecore rank`` (``test_per_class=None``) or
+    :func:`tecore.experiment.run` (its metric and held-out parts) load and extract them."""
     from tecore import data, extract
-    from tecore.experiment import _created
+    from tecore.experiment import _created, split_per_class
 
     t0 = time.perf_counter()
-    ds = data.load(target, per_class=per_class, seed=seed)
-    f = extract.extract(_created(model, image_size, device), ds, device=device, cache_dir=cache_dir,
-                        grad_probe=grad_probe, progress=False)
-    return {"target": str(target), "model": model, "images": len(ds), "dim": int(f.features.shape[1]),
-            "cache_key": f.meta.get("key"), "cache_hit": bool(f.meta.get("cache_hit")),
-            "seconds": time.perf_counter() - t0, "worker_pid": os.getpid()}
+    created = _created(spec, image_size, device)
+    if test_per_class:
+        ds = data.load(target, per_class=per_class + test_per_class, seed=seed)
+        tr, te = split_per_class(ds.labels, per_class)
+        parts = [(ds.subset(tr), grad_probe), (ds.subset(te), False)]
+    else:
+        ds = data.load(target, per_class=per_class, seed=seed)
+        parts = [(ds, grad_probe)]
+    hits, dim = [], None
+    for part, grad in parts:
+        try:
+            f = extract.extract(created, part, device=device, cache_dir=cache_dir, grad_probe=grad, progress=False)
+        except ValueError:
+            if not grad:
+                raise
+            f = extract.extract(created, part, device=device, cache_dir=cache_dir, progress=False)
+        hits.append(bool(f.meta.get("cache_hit")))
+        dim = int(f.features.shape[1])
+    return {"target": str(target), "model": spec.name, "images": len(ds), "dim": dim,
+            "cache_hit": all(hits), "seconds": time.perf_counter() - t0, "worker_pid": os.getpid()}
 
 
-def extract_grid(models, targets: Sequence[str], *, per_class: int | None = 40, seed: int = 0,
-                 image_size: int | None = 112, device: str = "cpu", cache_dir=None, grad_probe: bool = False,
-                 engine: str = "local", workers: int | None = None, address=None, retries: int = 2,
-                 progress: bool = True) -> pd.DataFrame:
+def extract_grid(models, targets: Sequence[str], *, per_class: int | None = 40, test_per_class: int | None = None,
+                 seed: int = 0, image_size: int | None = 112, device: str = "cpu", cache_dir=None,
+                 grad_probe: bool = False, engine: str = "local", workers: int | None = None, address=None,
+                 retries: int = 2, progress: bool = True) -> pd.DataFrame:
     """Fill the feature cache for every (model, target) pair on ``engine``; one row per
-    pair (``target, model, images, dim, cache_key, cache_hit, seconds, worker_pid``).
+    pair (``target, model, images, dim, cache_hit, seconds, worker_pid``).
 
     ``models``: a zoo name, a model name or a list (:func:`tecore.experiment.resolve_models`).
+    With ``test_per_class=None`` the cache then serves ``tecore rank --per-class PER_CLASS
+    --seed SEED --image-size IMAGE_SIZE``; with ``test_per_class`` (and ``grad_probe=True``
+    for ``lp_fu``) it serves :func:`tecore.experiment.run` with the same settings.
     """
-    from tecore import dispatch
+    from tecore import dispatch, zoo
     from tecore.experiment import resolve_models
 
-    names = resolve_models(models)
+    specs = [zoo.get_spec(m) for m in resolve_models(models)]
     if isinstance(targets, str):
         targets = [targets]
-    jobs = [((str(t), m), extract_job, (m, t, per_class, seed, image_size, device,
-                                        None if cache_dir is None else str(cache_dir), grad_probe), {})
-            for t in targets for m in names]
+    cache_dir = None if cache_dir is None else str(cache_dir)
+    jobs = [((str(t), s.name), extract_job, (s, str(t), per_class, test_per_class, seed, image_size, device,
+                                              cache_dir, grad_probe), {})
+            for t in targets for s in specs]
     rows: list[dict] = []
     dispatch.run_jobs(jobs, lambda key, row: rows.append(row), engine=engine, workers=workers,
                       address=address, retries=retries, progress=progress, desc="extract")

@@ -110,3 +110,28 @@ def test_grid_on_two_workers_survives_a_killed_worker(engine, tmp_path):
                      workers=2)
     assert len(again) == 4
     assert ground_truth(again).index.tolist() == [("digits3", "a"), ("digits3", "b")]
+
+
+# ---------------------------------------------------------------- zoo x target extraction
+@pytest.mark.slow
+def test_extract_grid_fills_the_cache_that_rank_reads(tmp_path):
+    pytest.importorskip("timm")
+    from tecore import data, extract, zoo
+    from tecore.experiment import _created
+    from tecore.finetune_dispatch import extract_grid
+    from tests.test_cli import write_zoo
+
+    specs = zoo.load_registry_file(write_zoo(tmp_path / "zoo"))  # user entries: not in the workers' registry
+    target = str(tmp_path / "zoo" / "bright.npz")
+    cache = tmp_path / "cache"
+    rows = extract_grid([s.name for s in specs], [target], per_class=8, image_size=32, cache_dir=cache,
+                        engine="local", workers=2, progress=False)
+    assert list(rows["model"]) == ["tiny0", "tiny1", "tiny2"] and not rows["cache_hit"].any()
+    assert rows["images"].eq(24).all() and rows["dim"].gt(0).all()
+    # what `tecore rank --per-class 8 --image-size 32` extracts is now a cache hit, with the same numbers
+    ds = data.load(target, per_class=8, seed=0)
+    for s in specs:
+        f = extract.extract(_created(s.name, 32, "cpu"), ds, cache_dir=cache, progress=False, device="cpu")
+        assert f.meta["cache_hit"]
+        fresh = extract.extract(_created(s.name, 32, "cpu"), ds, cache=False, progress=False, device="cpu")
+        np.testing.assert_allclose(f.features, fresh.features, rtol=1e-5, atol=1e-6)
