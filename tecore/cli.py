@@ -266,11 +266,9 @@ def cmd_rank(args) -> int:
         raise CLIError(f"{args.data}: labels of shape {ds.labels.shape}; tecore rank extracts features "
                        "for single-label targets (score multi-label features with 'tecore score')")
     grad = any("grad_ratio" in registry.get(m).inputs for m in metric_names)
-    device = args.device
-    if device is None:
-        import torch
+    from tecore._device import resolve_device
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(resolve_device(args.device))
     from tecore.experiment import _created
     from tecore._progress import progress_bar
 

@@ -34,6 +34,9 @@ def grid_job(name: str, factory, splits: Mapping[str, tuple], cfg: Mapping,
 
     from tecore import finetune
 
+    from tecore._device import resolve_device
+
+    device = str(resolve_device(device))  # None: this worker's GPU if it has one
     proto = finetune.get_protocol(protocol)
     if not callable(factory):  # a zoo ModelSpec
         from tecore import zoo
@@ -58,8 +61,6 @@ def run_grid_parallel(models, train, val, test, protocol="itm", *, dataset: str 
     proto = finetune.get_protocol(protocol)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if device is None:
-        device = "cpu"  # workers default to the CPU; pass device="cuda" for GPU workers
     if isinstance(models, Mapping):
         factories = dict(models)
     else:
@@ -113,14 +114,13 @@ def extract_job(spec, target: str, per_class: int | None, test_per_class: int | 
     cache, exactly as ``tecore rank`` (``test_per_class=None``) or
     :func:`tecore.experiment.run` (its metric and held-out parts) load and extract them."""
     from tecore import data, extract
-    from tecore.experiment import _created, split_per_class
+    from tecore.experiment import _created
 
     t0 = time.perf_counter()
     created = _created(spec, image_size, device)
     if test_per_class:
-        ds = data.load(target, per_class=per_class + test_per_class, seed=seed)
-        tr, te = split_per_class(ds.labels, per_class)
-        parts = [(ds.subset(tr), grad_probe), (ds.subset(te), False)]
+        train, test = data.load_train_test(target, per_class, test_per_class, seed=seed, one_split=True)
+        parts = [(train, grad_probe), (test, False)]
     else:
         ds = data.load(target, per_class=per_class, seed=seed)
         parts = [(ds, grad_probe)]
@@ -134,7 +134,7 @@ def extract_job(spec, target: str, per_class: int | None, test_per_class: int | 
             f = extract.extract(created, part, device=device, cache_dir=cache_dir, progress=False)
         hits.append(bool(f.meta.get("cache_hit")))
         dim = int(f.features.shape[1])
-    return {"target": str(target), "model": spec.name, "images": len(ds), "dim": dim,
+    return {"target": str(target), "model": spec.name, "images": sum(len(p) for p, _ in parts), "dim": dim,
             "cache_hit": all(hits), "seconds": time.perf_counter() - t0, "worker_pid": os.getpid()}
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tecore import _hf_hub, data
+from tecore import data
+from tecore.zoo import hf_hub as _hf_hub
 
 datasets = pytest.importorskip("datasets")
 Image = pytest.importorskip("PIL.Image")
@@ -87,7 +88,7 @@ def test_columns_and_errors(hf_cache):
                                                                 "kind": datasets.Value("string")}))
     with pytest.raises(ValueError, match="no label column found.*pass label_column="):
         data.load(hf)
-    from tecore._hf_data import load_hf
+    from tecore.data.sources.huggingface import load_hf
 
     ds = load_hf(hf, label_column="kind")  # string labels are encoded in sorted order
     assert ds.classes == ("a", "b") and list(ds.labels) == [1, 0, 1, 0]
@@ -147,7 +148,7 @@ def test_local_dir_model_takes_its_config(tmp_path):
     cfg = net.pretrained_cfg
     assert spec.num_classes == 7 and spec.input_size == cfg["input_size"][-1]
     assert spec.mean == tuple(cfg["mean"]) and spec.resize == round(cfg["input_size"][-1] / cfg["crop_pct"])
-    from tecore.cache import file_digest
+    from tecore._store import file_digest
 
     assert spec.sha256 == file_digest(tmp_path / "m" / "model.safetensors")  # cache keys follow the file
     x = preprocess(np.zeros((20, 20, 3), np.uint8))[None]

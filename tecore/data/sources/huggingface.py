@@ -1,4 +1,4 @@
-"""Hugging Face ``datasets`` as tecore targets (``pip install "tecore[hf]"``).
+"""Source: Hugging Face ``datasets`` as tecore targets (``pip install "tecore[hf]"``).
 
 :func:`tecore.data.load` hands these to :func:`load_hf`:
 
@@ -92,7 +92,7 @@ def _open(name):
         builder = "parquet" if _parquet(p) else "imagefolder"
     if builder is not None:
         if not p.exists():
-            from tecore.data import DatasetNotFoundError
+            from tecore.data.places import DatasetNotFoundError
 
             raise DatasetNotFoundError(f"dataset path {s!r}: {p} does not exist")
         kw = {"data_files": str(p)} if p.is_file() else {"data_dir": str(p)}
@@ -143,7 +143,8 @@ class _HFGetter:
 
 def load_hf(name, split=None, *, size=None, image_column=None, label_column=None):
     """A :class:`tecore.data.Dataset` from a Hugging Face dataset (see the module docstring)."""
-    from tecore import data
+    from tecore.data.dataset import Dataset, LazyImages
+    from tecore.data.sources.user import _encode_image_labels
 
     obj, where = _open(name)
     ds, split = _pick_split(obj, split)
@@ -155,10 +156,10 @@ def load_hf(name, split=None, *, size=None, image_column=None, label_column=None
     feat = features[lcol]
     names = tuple(feat.names) if type(feat).__name__ == "ClassLabel" else None
     raw = np.asarray(list(ds[lcol]))
-    labels, classes = data._encode_image_labels(raw, len(ds), where, names)
+    labels, classes = _encode_image_labels(raw, len(ds), where, names)
     fp = getattr(ds, "_fingerprint", None) or where
     ident = f"hf:{fp}:{icol}:{lcol}"
-    images = data.LazyImages(_HFGetter(ds, icol), np.arange(len(ds)), size=size, identity=ident)
-    return data.Dataset(name=f"hf:{where}", split=split, images=images, labels=labels, classes=classes,
+    images = LazyImages(_HFGetter(ds, icol), np.arange(len(ds)), size=size, identity=ident)
+    return Dataset(name=f"hf:{where}", split=split, images=images, labels=labels, classes=classes,
                         indices=np.arange(len(ds), dtype=np.int64),
                         meta={"source": ident, "size": size, "hf": where})

@@ -52,7 +52,7 @@ def parse(name: str) -> tuple[str, str]:
 
 
 def _weights_digest(folder: str) -> str | None:
-    from tecore.cache import file_digest
+    from tecore._store import file_digest
 
     for f in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"):
         if (Path(folder) / f).is_file():
@@ -62,7 +62,7 @@ def _weights_digest(folder: str) -> str | None:
 
 def hub_spec(name: str):
     """The :class:`tecore.zoo.ModelSpec` of a hub id (preprocessing settled at build time)."""
-    from tecore.zoo import ModelSpec
+    from tecore.zoo.registry import ModelSpec
 
     source, ident = parse(name)
     model_id = f"{source}:{ident}"
@@ -79,7 +79,7 @@ def build(arch: str, pretrained: bool = True):
     reach the hub becomes a WeightsError that says what to do."""
     import timm
 
-    from tecore.zoo import WeightsError
+    from tecore.zoo.registry import WeightsError
 
     source, ident = parse(arch)
     try:
