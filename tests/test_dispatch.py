@@ -114,9 +114,12 @@ def test_grid_on_two_workers_survives_a_killed_worker(engine, tmp_path):
 
 # ---------------------------------------------------------------- zoo x target extraction
 @pytest.mark.slow
-def test_extract_grid_fills_the_cache_that_rank_reads(tmp_path):
+def test_extract_grid_fills_the_cache_that_rank_reads(tmp_path, monkeypatch):
     pytest.importorskip("timm")
     from tecore import data, extract, zoo
+    from tecore.zoo import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the test's zoo stays here
     from tecore.experiment import _created
     from tecore.finetune_dispatch import extract_grid
     from tests.test_cli import write_zoo

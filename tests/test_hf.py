@@ -118,6 +118,14 @@ def test_extract_reads_a_hf_dataset(hf_cache):
 
 
 # ------------------------------------------------------------------ hub ids
+@pytest.fixture(autouse=True)
+def _own_zoo_registry(monkeypatch):
+    """Hub ids register themselves on first use: keep that out of the other tests."""
+    from tecore.zoo import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+
 def test_hub_id_parsing_and_routing(tmp_path):
     assert _hf_hub.is_hub_id("hf-hub:timm/resnet18.a1_in1k") and _hf_hub.is_hub_id("timm:hf-hub:a/b")
     assert not _hf_hub.is_hub_id("resnet18") and not _hf_hub.is_hub_id("timm:resnet18")
