@@ -46,18 +46,31 @@ def _split_names(text: str) -> list[str]:
     return [t.strip() for t in str(text).split(",") if t.strip()]
 
 
-def _metric_names(text: str, available: set[str] | None = None) -> list[str]:
+def _label_kind(labels) -> str:
+    """``"classes"`` for class labels (N,) (integers, strings, whole-number floats), else
+    ``"continuous"`` (regression targets, (N, K) multi-label or multi-output)."""
+    import numpy as np
+
+    a = np.asarray(labels)
+    if a.ndim == 1 and (a.dtype.kind in "iubUSO" or (a.dtype.kind == "f" and np.all(a == np.round(a)))):
+        return "classes"
+    return "continuous"
+
+
+def _metric_names(text: str, available: set[str] | None = None, kind: str = "classes") -> list[str]:
     """``"all"`` or comma-separated registry names -> validated registry names.
 
-    With ``available`` (the inputs the data provides), ``"all"`` keeps only the metrics
-    those inputs can compute and says on stderr which it left out and why."""
+    ``"all"`` means every registered metric for ``kind`` of targets (the registry's
+    ``targets`` field: class labels, or continuous / multi-label); with ``available`` (the
+    inputs the data provides) only those the inputs can compute, saying on stderr which it
+    left out and why."""
     from tecore import metrics as registry
 
     names = _split_names(text)
     if not names:
         raise CLIError("--metrics is empty; give 'all' or names from 'tecore list metrics'")
     if names == ["all"]:
-        chosen = registry.names()
+        chosen = [n for n in registry.names() if getattr(registry.get(n), "targets", "classes") == kind]
         if available is not None:
             skipped = {n: [k for k in registry.get(n).inputs if k not in available] for n in chosen}
             skipped = {n: lack for n, lack in skipped.items() if lack}
@@ -131,8 +144,8 @@ def cmd_list(args) -> int:
         rows = []
         for n in registry.names():
             s = registry.get(n)
-            rows.append({"name": n, "inputs": ",".join(s.inputs), "pool_level": s.pool_level,
-                         "reference": _short(s.reference.split(";")[0])})
+            rows.append({"name": n, "inputs": ",".join(s.inputs), "targets": getattr(s, "targets", "classes"),
+                         "pool_level": s.pool_level, "reference": _short(s.reference.split(";")[0])})
         df = pd.DataFrame(rows)
     elif what == "zoos":
         from tecore import zoo
@@ -209,10 +222,14 @@ def cmd_score(args) -> int:
     target, pool = read_pool(args.features)
     if args.target:
         target = args.target
-    available = set.intersection(*(set(e) | ({"probs"} if "logits" in e else set()) for e in pool.values()))
-    names = _metric_names(args.metrics, available)
+    # score_pool also hands every metric the model's name (the pool key)
+    available = set.intersection(*(set(e) | {"model"} | ({"probs"} if "logits" in e else set())
+                                   for e in pool.values()))
+    kind = _label_kind(next(iter(pool.values()))["labels"])
+    names = _metric_names(args.metrics, available, kind)
     if not names:
-        raise CLIError("none of the requested metrics can be computed from the inputs in the files")
+        raise CLIError(f"no metric among '{args.metrics}' can be computed from these files "
+                       f"(inputs: {', '.join(sorted(available))}; targets: {kind}); see 'tecore list metrics'")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore" if args.quiet else "default")
         sc = pool_mod.score_pool(pool, names, errors="nan", progress=not args.quiet)
@@ -312,7 +329,7 @@ def _plot_scores(sc, path) -> None:
     wide = sc.pivot_table(index="metric", columns="model", values="score", aggfunc="first")
     lo, hi = wide.min(axis=1), wide.max(axis=1)
     norm = wide.sub(lo, axis=0).div((hi - lo).where(hi > lo), axis=0)
-    fig = plots.tau_heatmap(norm, vmin=0.0, vmax=1.0, cmap="viridis", cbar_label="score, min-max per metric",
+    fig = plots.tau_heatmap(norm, vmin=0.0, vmax=1.0, cmap="viridis", cbar_label="score (min–max)",
                             title=f"{sc['target'].iloc[0]}: scores per metric")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -133,15 +133,33 @@ def test_score_all_takes_every_registered_metric_the_inputs_allow(tmp_path):
     out = tmp_path / "s.csv"
     r = tecore_cmd("score", f, "--metrics", "all", "--out", out, "-q", check=0)
     got = pd.read_csv(out)
-    runnable = [n for n in registry.names() if set(registry.get(n).inputs) <= {"features", "labels", "probs"}]
+    runnable = [n for n in registry.names() if set(registry.get(n).inputs) <= {"features", "labels", "probs", "model"}
+                and getattr(registry.get(n), "targets", "classes") == "classes"]
     assert sorted(got["metric"].unique()) == sorted(runnable)
     assert set(got["model"]) == {"one"} and set(got["target"]) == {tmp_path.name}
-    left_out = [n for n in registry.names() if n not in runnable]
+    left_out = [n for n in registry.names() if n not in runnable
+                and getattr(registry.get(n), "targets", "classes") == "classes"]
     if left_out:
         assert "'all' leaves out" in r.stderr and all(n in r.stderr for n in left_out)
     single = got.set_index("metric")["score"]
     assert single["logme"] == pytest.approx(tecore.logme(X, y))
     assert np.isfinite(single["leep"])  # probs from the logits
+
+
+def test_score_all_with_continuous_targets_takes_the_regression_metrics(tmp_path):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(50, 5))
+    Y = X @ rng.normal(size=(5, 2)) + 0.1 * rng.normal(size=(50, 2))  # (N, 2) regression targets
+    np.savez(tmp_path / "reg.npz", features=X, labels=Y)
+    cont = [n for n in registry.names() if getattr(registry.get(n), "targets", "classes") == "continuous"
+            and set(registry.get(n).inputs) <= {"features", "labels", "model"}]
+    r = tecore_cmd("score", tmp_path / "reg.npz", "--metrics", "all", "--out", tmp_path / "s.csv", "-q")
+    if cont:
+        assert r.returncode == 0, r.stderr
+        got = pd.read_csv(tmp_path / "s.csv")
+        assert sorted(got["metric"]) == sorted(cont) and got["score"].notna().all()
+    else:  # a registry without regression metrics says so in one line
+        one_line_error(r, "can be computed from these files", "targets: continuous")
 
 
 def test_cli_errors_are_one_line_with_nonzero_status(tmp_path):
