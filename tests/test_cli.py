@@ -248,12 +248,23 @@ def test_rank_accepts_hf_hub_ids_offline_from_the_hf_cache_and_local_dirs(tmp_pa
     _hub_folder(repo / "snapshots" / commit, 0)
     local = _hub_folder(tmp_path / "folder", 1)
     write_zoo(tmp_path / "zoo")
-    env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    env = {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     out = tmp_path / "s.csv"
-    tecore_cmd("rank", "--zoo", f"hf-hub:tecore-test/tiny,local-dir:{local}", "--data",
-               tmp_path / "zoo" / "bright.npz", "--metrics", "logme,leep", "--image-size", "32",
-               "--cache", tmp_path / "c", "--out", out, "-q", env=env, check=0)
+    target = tmp_path / "zoo" / "bright.npz"
+    datasets = pytest.importorskip("datasets")
+    from PIL import Image
+
+    with np.load(target) as z:  # the same target as a saved Hugging Face dataset
+        hf = datasets.Dataset.from_dict({"image": [Image.fromarray(a) for a in z["images"]],
+                                         "label": z["labels"].tolist()},
+                                        features=datasets.Features({"image": datasets.Image(),
+                                                                    "label": datasets.ClassLabel(num_classes=3)}))
+    hf.save_to_disk(str(tmp_path / "bright_hf"))
+    tecore_cmd("rank", "--zoo", f"hf-hub:tecore-test/tiny,local-dir:{local}", "--data", f"hf:{tmp_path / 'bright_hf'}",
+               "--metrics", "logme,leep", "--image-size", "32", "--cache", tmp_path / "c", "--out", out, "-q",
+               env=env, check=0)
     got = pd.read_csv(out)
+    assert set(got["target"]) == {"bright_hf"}
     assert set(got["model"]) == {"hf-hub:tecore-test/tiny", f"local-dir:{local}"}
     assert got["score"].notna().all()  # LEEP ran: the hub config's 5-class head gave logits
     one_line_error(tecore_cmd("rank", "--zoo", "hf-hub:tecore-test/absent", "--data",
