@@ -210,12 +210,12 @@ def dask_client(address=None, *, workers: int = 2, threads_per_worker: int = 1, 
         from distributed import Client, LocalCluster
     except ImportError:
         raise ImportError("engine='dask' needs Dask distributed: pip install 'tecore[dask]'") from None
-    dask.config.set({"distributed.scheduler.allowed-failures": int(retries)})
     if address is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-                               dashboard_address=None, env={v: str(threads_per_worker) for v in
-                                                            ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                                                             "OPENBLAS_NUM_THREADS")})
+        threads = {v: str(threads_per_worker) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+        # the scheduler reads allowed-failures when it starts; a remote cluster keeps its own setting
+        with dask.config.set({"distributed.scheduler.allowed-failures": int(retries)}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
+                                   dashboard_address=None, env=threads)
         return Client(cluster), True
     if isinstance(address, Client):
         return address, False

@@ -138,3 +138,13 @@ def test_extract_grid_fills_the_cache_that_rank_reads(tmp_path, monkeypatch):
         assert f.meta["cache_hit"]
         fresh = extract.extract(_created(s.name, 32, "cpu"), ds, cache=False, progress=False, device="cpu")
         np.testing.assert_allclose(f.features, fresh.features, rtol=1e-5, atol=1e-6)
+
+
+def test_dask_local_cluster_gives_up_after_retries(tmp_path):
+    pytest.importorskip("distributed")
+    jobs = [("bad", J.always_die, (0,), {}), (1, J.square, (1,), {})]
+    got = {}
+    with pytest.raises(RuntimeError, match=r"job 'bad' failed: KilledWorker"):
+        dispatch.run_jobs(jobs, lambda k, r: got.__setitem__(k, r), engine="dask", workers=2, retries=1,
+                          progress=False)
+    assert got == {1: {"x": 1, "y": 1, "pid": got[1]["pid"]}}
