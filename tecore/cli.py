@@ -267,10 +267,7 @@ def resolve_zoo(text: str, registries=()) -> list[str]:
     names = _split_names(text)
     if not names:
         raise CLIError("--zoo is empty")
-    out = []
-    for n in names:
-        out.append(zoo.get_spec(n).name)  # hf-hub: ids are registered on first use
-    return out
+    return [zoo.get_spec(n).name for n in names]  # hf-hub: ids are registered on first use
 
 
 def cmd_rank(args) -> int:
