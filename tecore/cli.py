@@ -321,7 +321,7 @@ def cmd_rank(args) -> int:
 
 def _plot_scores(sc, path) -> None:
     """Heatmap of the scores min-max normalised per metric (1 = the metric's best model)."""
-    from tecore import plots
+    from tecore.papers import plots
 
     wide = sc.pivot_table(index="metric", columns="model", values="score", aggfunc="first")
     lo, hi = wide.min(axis=1), wide.max(axis=1)
@@ -343,39 +343,38 @@ def _read_csv(path, need: list[str], what: str):
         df = pd.read_csv(p)
     except Exception as exc:  # noqa: BLE001
         raise CLIError(f"{what} file {p}: cannot read as CSV ({type(exc).__name__}: {exc})") from None
-    if "target" not in df.columns and set(need) - {"target"} <= set(df.columns):
-        df.insert(0, "target", "target")  # a single-target table may omit the column
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise CLIError(f"{what} file {p}: needs columns {', '.join(need)}; missing {', '.join(missing)} "
-                       f"(has {', '.join(map(str, df.columns))})")
+        raise CLIError(f"{what} file {p}: needs columns {', '.join(need)} (and 'target' for several targets); "
+                       f"missing {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
+    for c in ("target", "model"):
+        if c in df.columns:
+            df[c] = df[c].astype(str)
     return df
 
 
-def evaluate_tables(scores, truth, *, n_boot: int = 1000, seed: int = 0, tie_digits: int | None = 10):
-    """One row per (target, metric): weighted tau with its bootstrap interval, the other
-    correlations and top-k hits (:func:`tecore.experiment.correlate`)."""
-    from tecore import experiment
+def evaluate_tables(scores, truth, *, n_boot: int = 1000, seed: int = 0):
+    """One row per (target, metric): weighted tau with its bootstrap interval (``ci_low``,
+    ``ci_high``), the other correlations and top-k hits — :func:`tecore.evaluate.rank_table`.
+    Rows match on ``model`` and, when both tables have one, ``target``."""
+    from tecore import evaluate
 
-    scores = scores[["target", "model", "metric", "score"]].copy()
-    truth = truth[["target", "model", "truth"]].copy()
-    for df in (scores, truth):
-        df["target"] = df["target"].astype(str)
-        df["model"] = df["model"].astype(str)
-    common = scores.merge(truth, on=["target", "model"])
-    if common.empty:
-        raise CLIError("no (target, model) pair is in both the scores and the truth; check the names")
-    return experiment.correlate(scores, truth, n_boot=n_boot, seed=seed, tie_digits=tie_digits)
+    keys = [c for c in ("target", "model") if c in scores.columns and c in truth.columns]
+    if scores[keys].merge(truth[keys]).empty:
+        raise CLIError(f"no ({', '.join(keys)}) is in both the scores and the truth; check the names")
+    by = ["target", "metric"] if "target" in scores.columns else ["metric"]
+    return evaluate.rank_table(scores, truth, by=by, bootstrap=n_boot, seed=seed)
 
 
 def cmd_eval(args) -> int:
-    scores = _read_csv(args.scores, ["target", "model", "metric", "score"], "scores")
-    truth = _read_csv(args.truth, ["target", "model", "truth"], "truth")
+    scores = _read_csv(args.scores, ["model", "metric", "score"], "scores")
+    truth = _read_csv(args.truth, ["model", "truth"], "truth")
     res = evaluate_tables(scores, truth, n_boot=args.n_boot, seed=args.seed)
     if args.format == "table":
-        cols = ["target", "metric", "n_models", "weighted_tau", "tau_low", "tau_high", "kendall_tau",
-                "spearman_rho", "pearson_r", "top1_hit", "top3_hit", "relative_top1"]
-        res = res.sort_values(["target", "weighted_tau"], ascending=[True, False])[cols]
+        first = [c for c in ("target", "metric", "n_models", "weighted_tau", "ci_low", "ci_high") if c in res]
+        res = res[first + [c for c in res.columns if c not in first]]
+        order = [c for c in ("target", "weighted_tau") if c in res]
+        res = res.sort_values(order, ascending=[c != "weighted_tau" for c in order])
     _write_table(res, args.out, args.format)
     if args.out and args.format == "table":
         _write_table(res, None, "table")

@@ -114,14 +114,20 @@ def test_score_a_directory_equals_score_pool_and_eval_equals_the_statistics(tmp_
         assert ev.loc[metric, "weighted_tau"] == pytest.approx(tecore.weighted_tau(s, t))
         assert ev.loc[metric, "spearman_rho"] == pytest.approx(tecore.spearman_rho(s, t))
         b = tecore.bootstrap_tau(s, t, n_boot=200, seed=0)
-        assert (ev.loc[metric, "tau_low"], ev.loc[metric, "tau_high"]) == pytest.approx((b["low"], b["high"]))
+        assert (ev.loc[metric, "ci_low"], ev.loc[metric, "ci_high"]) == pytest.approx((b["low"], b["high"]))
     assert ev.loc["logme", "top1_hit"] == 1.0
     as_json = json.loads(tecore_cmd("eval", scores_csv, truth_csv, "--format", "json", "--n-boot", "200",
                                     check=0).stdout)
     assert {d["metric"]: d["weighted_tau"] for d in as_json} == pytest.approx(ev["weighted_tau"].to_dict())
     text = tecore_cmd("eval", scores_csv, truth_csv, "--n-boot", "200", check=0).stdout
-    assert text.splitlines()[0].split()[:6] == ["target", "metric", "n_models", "weighted_tau", "tau_low",
-                                                "tau_high"]
+    assert text.splitlines()[0].split()[:6] == ["target", "metric", "n_models", "weighted_tau", "ci_low",
+                                                "ci_high"]
+    # one target: the tables may leave the target column out
+    got.drop(columns="target").to_csv(tmp_path / "s1.csv", index=False)
+    truth.drop(columns="target").to_csv(tmp_path / "t1.csv", index=False)
+    ev1 = pd.read_csv(io.StringIO(tecore_cmd("eval", tmp_path / "s1.csv", tmp_path / "t1.csv", "--format", "csv",
+                                             "--n-boot", "200", check=0).stdout)).set_index("metric")
+    pd.testing.assert_series_equal(ev1["weighted_tau"], ev["weighted_tau"].loc[ev1.index])
 
 
 def test_score_all_takes_every_registered_metric_the_inputs_allow(tmp_path):
@@ -175,7 +181,7 @@ def test_cli_errors_are_one_line_with_nonzero_status(tmp_path):
     (tmp_path / "bad.csv").write_text("model,value\na,1\n")
     truth.to_csv(tmp_path / "truth.csv", index=False)
     one_line_error(tecore_cmd("eval", tmp_path / "bad.csv", tmp_path / "truth.csv"), "needs columns",
-                   "missing target, metric, score")
+                   "missing metric, score")
     r = tecore_cmd("score")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "required" in r.stderr
     assert tecore_cmd("frobnicate").returncode == 2
