@@ -109,7 +109,8 @@ def test_grid_on_two_workers_survives_a_killed_worker(engine, tmp_path):
     again = run_grid(models, tr, va, te, _proto(), dataset="digits3", out=out, progress=False, engine=engine,
                      workers=2)
     assert len(again) == 4
-    assert ground_truth(again).index.tolist() == [("digits3", "a"), ("digits3", "b")]
+    gt = ground_truth(again)
+    assert list(zip(gt.target, gt.model)) == [("digits3", "a"), ("digits3", "b")]
 
 
 # ---------------------------------------------------------------- zoo x target extraction
