@@ -136,3 +136,20 @@ def test_chapter_recompute_runs_to_its_tables(chapter, world, tmp_path, monkeypa
     assert m, f"{chapter}: no recompute census in the output"
     n_filled, total, undefined, missing = map(int, m.groups())
     assert missing == 0 and n_filled + undefined == total and n_filled > 0, m.group(0)
+
+
+def test_finetune_ground_truth_runs_the_papers_protocol(in_world, tmp_path):
+    """finetune=True: PED's protocol (tecore.finetune "ped"), shrunk to one configuration and
+    one epoch, gives a target, model, truth table for every model."""
+    from tecore.papers import recompute
+
+    models = RUNS["ped"]["models"][:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = recompute.ped(["dtd"], models=models, image_size=32, per_class=6, metrics=("logme",),
+                          finetune=True, finetune_out=tmp_path,
+                          protocol_changes={"epochs": 1, "seeds": (0,), "batch_size": 8,
+                                            "grid": {"lr": (1e-2,), "weight_decay": (0.0,), "momentum": (0.9,)}})
+    assert sorted(r.truth["model"]) == sorted(models) and set(r.truth["target"]) == {"dtd"}
+    assert r.truth["truth"].between(0, 1).all()
+    assert (tmp_path / "dtd.csv").is_file()

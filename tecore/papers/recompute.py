@@ -160,7 +160,8 @@ def finetuned_truth(models, targets, protocol, *, out, per_class=None, seed=0, d
     proto = finetune.get_protocol(protocol)
     if protocol_changes:
         proto = proto.replace(**dict(protocol_changes))
-    factories = {m: (lambda m=m: _created(m, image_size, device)[:2]) for m in models}
+    # fresh models (fine-tuning changes them; the cached ones stay the pre-trained extractors)
+    factories = {m: (lambda m=m: _created.__wrapped__(m, image_size, device)[:2]) for m in models}
     rows = []
     for target in targets:
         spec = data.get_spec(target)
