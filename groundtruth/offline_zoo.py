@@ -67,7 +67,7 @@ def _spec(name, arch, objective):
     a, kw = ARCHS[arch]
     return zoo.ModelSpec(name=f"fmnist/{name}", zoo=ZOO, arch=a, weights=f"file:{name}.safetensors",
                          num_classes=len(SOURCE_CLASSES) if objective == "supervised" else 0,
-                         input_size=SIZE, resize=SIZE, mean=MEAN, std=STD, kwargs=dict(kw))
+                         input_size=SIZE, resize=SIZE, mean=MEAN, std=STD, arch_kwargs=tuple(sorted(kw.items())))
 
 
 def source_tensors(seed: int = 0):
@@ -137,7 +137,7 @@ def train(run, X, y, log_rows, seed: int = 0, batch_size: int = 64):
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     net = timm.create_model(spec.arch.split(":", 1)[1], pretrained=False,
-                            num_classes=spec.num_classes, **spec.kwargs)
+                            num_classes=spec.num_classes, **dict(spec.arch_kwargs))
     params = list(net.parameters())
     proj = None
     if objective == "simclr":
@@ -195,11 +195,11 @@ def write_registry():
             what = (f"{objective} {ARCHS[arch][0]}, "
                     + (f"checkpoint after {at} steps of the {epochs}-epoch run {name}" if at is not None
                        else f"{epochs} epochs, AdamW lr {lr}, cosine, batch 64"))
-            kw = ", ".join(f"{k} = {json.dumps(v)}" for k, v in spec.kwargs.items())
+            kw = ", ".join(f"{k} = {json.dumps(v)}" for k, v in spec.arch_kwargs)
             lines += ["[[model]]", f'name = "{spec.name}"', f'zoo = "{ZOO}"', f'arch = "{spec.arch}"',
                       f'weights = "{spec.weights}"', f'sha256 = "{file_digest(path)}"',
                       f"num_classes = {spec.num_classes}", f"input_size = {SIZE}", f"resize = {SIZE}",
-                      f"mean = {list(MEAN)}", f"std = {list(STD)}", f"kwargs = {{ {kw} }}",
+                      f"mean = {list(MEAN)}", f"std = {list(STD)}", f"arch_kwargs = {{ {kw} }}",
                       f'reference = "{REFERENCE.format(what=what)}"', ""]
     (OUT / "offline_trained.toml").write_text("\n".join(lines))
 

@@ -165,11 +165,11 @@ def test_registry_file_with_builder_kwargs_fp16_safetensors_and_a_relative_path(
     (tmp_path / "zoo.toml").write_text(
         '[[model]]\nname = "test/tiny_vit"\nzoo = "test-kwargs"\narch = "timm:vit_tiny_patch16_224"\n'
         'weights = "file:tiny.safetensors"\nnum_classes = 3\ninput_size = 32\nresize = 32\n'
-        'kwargs = { img_size = 32, patch_size = 8, embed_dim = 32, depth = 1, num_heads = 2 }\n')
+        'arch_kwargs = { img_size = 32, patch_size = 8, embed_dim = 32, depth = 1, num_heads = 2 }\n')
     (spec,) = zoo.load_registry_file(tmp_path / "zoo.toml")
     try:
         assert spec.weights == f"file:{(tmp_path / 'tiny.safetensors').resolve()}"  # relative to the file
-        assert dict(spec.kwargs) == kw
+        assert dict(spec.arch_kwargs) == kw
         model, pre, spec = zoo.create("test/tiny_vit")
         x = torch.randn(2, 3, 32, 32)
         net.load_state_dict({k: v.half().float() for k, v in net.state_dict().items()})  # the fp16 rounding

@@ -10,7 +10,7 @@ import numpy as np
 
 from tecore.data.dataset import Dataset
 from tecore.metrics._checks import check_positive_int
-from tecore.data.places import _download_default
+from tecore.data.places import _download_default, _verify_default
 from tecore.data.registry import get_spec
 from tecore.data.sampling import official_fold_indices, subsample_per_class
 from tecore.data.sources.user import _as_uint8_nhwc, _encode_image_labels, _load_imagefolder, _load_npz, _user_path
@@ -28,7 +28,7 @@ def load(
     size: int | None = None,
     fold: int | None = None,
     download: bool | None = None,
-    verify: bool = True,
+    verify: bool | None = None,
 ) -> Dataset:
     """Load one split of a dataset.
 
@@ -38,7 +38,9 @@ def load(
         A registered name (:func:`list_datasets`; e.g. ``"breastmnist"``, ``"cifar10"``,
         ``"fashion-mnist"``, ``"digits"``), or user data: a directory (image folder:
         one sub-directory per class, optionally under ``train/``, ``val/``, ``test/``),
-        ``"imagefolder:/path"``, a ``.npz`` file or ``"npz:/path"``.
+        ``"imagefolder:/path"``, a ``.npz`` file or ``"npz:/path"``; or a Hugging Face
+        dataset: a ``datasets.Dataset``/``DatasetDict``, a ``save_to_disk`` folder, parquet,
+        ``"hf:<folder or hub id>"`` (:mod:`tecore.data.sources.huggingface`; ``tecore[hf]``).
     split : str, optional
         ``None`` (default) takes the dataset's first split (``"train"`` where there is one;
         ``"trainval"`` for Pets and Aircraft; ``"all"`` for sets without official splits:
@@ -60,7 +62,9 @@ def load(
     download : bool, optional
         Allow downloading into the download cache; default ``False`` unless
         ``$TECORE_DOWNLOAD=1``.
-    verify : bool
+    verify : bool, optional
+        (default ``True``; ``$TECORE_DATA_VERIFY=0`` turns it off, with a warning — for
+        re-packed or stand-in files)
         Check MD5s where the publisher lists them (MedMNIST, Fashion-MNIST).
 
     Raises
@@ -81,8 +85,14 @@ def load(
     if size is not None:
         size = check_positive_int(size, "size")
 
-    user = _user_path(name)
-    if user is not None:
+    from tecore.data.sources import huggingface
+
+    hf = huggingface.claims(name)  # a datasets object, a saved dataset, parquet, "hf:..."
+    user = None if hf else _user_path(name)
+    if hf:
+        ds = huggingface.load_hf(name, split, size=size)
+        spec_name = ds.name
+    elif user is not None:
         kind, path = user
         ds = _load_npz(path, split, size) if kind == "npz" else _load_imagefolder(path, split, size)
         spec_name = ds.name
@@ -96,7 +106,8 @@ def load(
         if fold is not None and spec.kind != "medmnist":
             raise ValueError("fold= is the official MedMNIST split of Juodelyte et al.; "
                              f"{spec.name} is not a MedMNIST set (use per_class=)")
-        ds = spec.load_fn()(spec, split, root=root, size=size, download=download, verify=verify)
+        ds = spec.load_fn()(spec, split, root=root, size=size, download=download,
+                            verify=_verify_default(verify))
 
     if fold is not None:
         if ds.split == "test":
@@ -135,7 +146,9 @@ def load_train_test(name, train_per_class: int, test_per_class: int, *, seed: in
     for v, what in ((train_per_class, "train_per_class"), (test_per_class, "test_per_class")):
         check_positive_int(v, what)
     train_per_class, test_per_class = int(train_per_class), int(test_per_class)
-    splits = None if _user_path(name) is not None else get_spec(str(name)).splits
+    from tecore.data.sources import huggingface
+
+    splits = None if huggingface.claims(name) or _user_path(name) is not None else get_spec(str(name)).splits
     if not one_split and splits is not None and "train" in splits and "test" in splits:
         out = []
         for part, k in (("train", train_per_class), ("test", test_per_class)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from tecore.zoo.registry import ModelSpec, WeightsError, get_spec
-from tecore.zoo.weights import _load_state_dict, _map_by_order, _mirror_file, weights_path
+from tecore.zoo.weights import _load_state_dict, _mirror_file, map_checkpoint, weights_path
 
 # ------------------------------------------------------------------------------------ building
 def _build(spec: ModelSpec, pretrained: bool):
@@ -19,6 +19,7 @@ def _build(spec: ModelSpec, pretrained: bool):
         kwargs = {}
         if arch in ("googlenet", "inception_v3"):
             kwargs = {"aux_logits": False, "init_weights": False}
+        kwargs.update(dict(spec.arch_kwargs))
         if pretrained and wkind == "torchvision":
             enum_name, _, member = wloc.partition(".")
             w = getattr(getattr(torchvision.models, enum_name), member)
@@ -29,20 +30,23 @@ def _build(spec: ModelSpec, pretrained: bool):
             else:
                 net.load_state_dict(w.get_state_dict(progress=True, check_hash=True), strict=False)
             return net
-        net = builder(weights=None, num_classes=max(spec.num_classes, 1000), **kwargs, **spec.kwargs)
+        net = builder(weights=None, num_classes=max(spec.num_classes, 1000), **kwargs)
     else:
         import timm
 
+        from tecore.zoo import hf_hub
+
+        if hf_hub.is_hub_id(arch):  # the hub model with its own head and config
+            return hf_hub.build(arch, pretrained)
         if pretrained and wkind == "timm":
             local = _mirror_file(f"{arch}.safetensors") or _mirror_file(f"{arch}.pth")
             overlay = {"file": str(local)} if local is not None else None
             return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=overlay,
-                                     num_classes=spec.num_classes or 0)
-        net = timm.create_model(arch, pretrained=False, num_classes=spec.num_classes or 0, **spec.kwargs)
+                                     num_classes=spec.num_classes or 0, **dict(spec.arch_kwargs))
+        net = timm.create_model(arch, pretrained=False, num_classes=spec.num_classes or 0,
+                                **dict(spec.arch_kwargs))
     if pretrained and wkind in ("url", "package", "file", "mirror"):
-        sd = _load_state_dict(weights_path(spec))
-        if spec.key_map == "by_order":
-            sd = _map_by_order(sd, net, None if spec.has_head or not spec.head else spec.head + ".")
+        sd = map_checkpoint(_load_state_dict(weights_path(spec), strip=spec.key_map is None), spec, net)
         missing, unexpected = net.load_state_dict(sd, strict=False)
         head_keys = {f"{spec.head}.weight", f"{spec.head}.bias"} if spec.head else set()
         real_missing = [k for k in missing if k not in head_keys or spec.has_head]
@@ -132,6 +136,10 @@ def create(name: str | ModelSpec, *, pretrained: bool = True, device="cpu"):
     spec = get_spec(name)
     device = resolve_device(device)
     net = _build(spec, pretrained)
+    from tecore.zoo import hf_hub
+
+    if hf_hub.is_hub_id(spec.arch):
+        spec = hf_hub.spec_from_model(spec, net)
     if spec.grad_layers is None and not spec.arch.startswith("timm:vit"):
         try:
             spec = dataclasses.replace(spec, grad_layers=_first_two_convs(net))

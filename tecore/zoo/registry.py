@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -33,11 +32,15 @@ class ModelSpec:
         for timm models (``forward_head(pre_logits=True)`` gives them).
     grad_layers: dotted names of the first and second convolutions used by S_FU (Juodelyte et
         al.); ``None``: the first two ``Conv2d`` modules in definition order.
-    key_map: how to map a foreign checkpoint's keys (``"by_order"``: match tensors in order,
-        shapes checked), or ``None``.
+    key_map: how to map a foreign checkpoint's keys: ``"by_order"`` (match tensors in order,
+        shapes checked), ``"prefix:<p>"`` (keep the keys under ``<p>``, e.g.
+        ``module.encoder_q.`` of MoCo or ``module.base_encoder.`` of MoCo v3, strip it, and drop
+        the pre-training heads), ``"simmim"`` (SimMIM's ``encoder.`` ViT with a shared relative
+        position bias, onto timm's BEiT), or ``None``
+        (:func:`tecore.zoo.weights.map_checkpoint`).
+    arch_kwargs: extra keyword arguments of the architecture builder, as ``(name, value)``
+        pairs (e.g. ``(("global_pool", "token"),)``).
     reference: where the model and weights come from.
-    kwargs: extra keyword arguments of the architecture's builder (e.g. a timm ViT at 32 px:
-        ``{"img_size": 32, "patch_size": 4}``).
     """
 
     name: str
@@ -54,7 +57,7 @@ class ModelSpec:
     grad_layers: tuple[str, str] | None = None
     key_map: str | None = None
     reference: str = ""
-    kwargs: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    arch_kwargs: tuple = ()
 
     @property
     def has_head(self) -> bool:
@@ -125,6 +128,8 @@ def load_registry_file(path: str | os.PathLike) -> list[ModelSpec]:
         w = e.get("weights", "")
         if w.startswith("file:") and not Path(w[5:]).expanduser().is_absolute():
             e["weights"] = "file:" + str((path.parent / w[5:]).resolve())  # relative to the file
+        if isinstance(e.get("arch_kwargs"), dict):
+            e["arch_kwargs"] = tuple(sorted(e["arch_kwargs"].items()))
         out.append(register(ModelSpec(**e), overwrite=True))
     return out
 
@@ -151,6 +156,10 @@ def collection(zoo: str) -> list[str]:
 def get_spec(name: str) -> ModelSpec:
     if isinstance(name, ModelSpec):
         return name
+    from tecore.zoo import hf_hub
+
+    if name not in _REGISTRY and hf_hub.is_hub_id(name):  # hf-hub:<org>/<model>, local-dir:<folder>
+        return register(hf_hub.hub_spec(name))
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
