@@ -72,8 +72,10 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import printed, published
+from tecore import params, printed, published
 
+params.check(per_class=per_class, seed=seed, device=device, zoo=zoo, targets=targets, data_dir=data_dir,
+             cache_dir=cache_dir)  # ranges, the device, paths, the zoo: one-line errors naming the parameter
 source = printed.check_choices(source, ["published", "recompute"], "source")[0]
 metrics = [tecore.get_metric(m).name for m in metrics]
 settings = printed.check_choices(settings, ["finetuned", "frozen"], "setting")

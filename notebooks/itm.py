@@ -100,8 +100,10 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import evaluate, printed
+from tecore import evaluate, params, printed
 
+params.check(per_class=per_class, seed=seed, device=device, zoo=zoo, datasets=datasets, data_dir=data_dir,
+             cache_dir=cache_dir)  # ranges, the device, paths, the zoo: one-line errors naming the parameter
 source = printed.check_choices(source, ["published", "recompute"], "source")[0]
 paper_datasets = list(printed.get("itm_table3").frame.columns)
 datasets = printed.check_choices(datasets, paper_datasets, "dataset (of ITM Table 1)")

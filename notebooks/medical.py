@@ -65,8 +65,9 @@ import warnings
 import pandas as pd
 
 import tecore
-from tecore import evaluate, plots, printed, published
+from tecore import evaluate, params, plots, printed, published
 
+params.check(alpha=alpha, tol=tol, targets=targets, published_dir=published_dir)  # one-line errors naming the parameter
 warnings.filterwarnings("ignore", category=evaluate.ConstantInputWarning)
 experiments = printed.check_choices(experiments, ["dataset", "model"], "experiment")
 targets = printed.check_choices(targets, list(published.MEDICAL_TARGETS), "target")

@@ -68,8 +68,10 @@ seed = 0
 import pandas as pd
 
 import tecore
-from tecore import printed, published
+from tecore import params, printed, published
 
+params.check(per_class=per_class, seed=seed, device=device, zoo=zoo, datasets=datasets, data_dir=data_dir,
+             cache_dir=cache_dir)  # ranges, the device, paths, the zoo: one-line errors naming the parameter
 source = printed.check_choices(source, ["published", "recompute"], "source")[0]
 ground_truth = printed.check_choices(ground_truth, ["selfsup12", "supervised11"], "ground_truth")[0]
 metrics = [tecore.get_metric(m).name for m in metrics]

@@ -1,0 +1,221 @@
+"""Checks of the chapters' parameters, run in each chapter's first code cell.
+
+A chapter passes every parameter of its ``parameters`` cell to :func:`check`; a bad value
+fails there, before any data or model is loaded, with a one-line ``ValueError`` naming the
+parameter, what is allowed and what was given. The rules go by parameter name:
+
+================================  ================================================
+name                              allowed
+================================  ================================================
+``per_class``                     ``None`` (the whole split) or an integer >= 1
+``train_per_class``,              integer >= 1
+``test_per_class``, ``n_tasks``,
+``n_levels``, ``n_boot``
+``min_classes``/``max_classes``   integers with 2 <= min_classes <= max_classes
+``seed``                          integer >= 0
+``image_size``                    ``None`` (the model's own) or an integer > 0
+``alpha``                         number in (0, 1)
+``tol``                           finite number >= 0
+``device``                        ``None`` (CUDA if available, else CPU) or a device
+                                  that exists here (``"cpu"``, ``"cuda:0"``, ``"mps"``)
+``hyper``                         ``{metric name: {parameter: value}}``: registered
+                                  metrics, their parameters, values allowed by the
+                                  metric's constraints
+``zoo``                           a zoo name (a typo lists the zoos), a model name, or
+                                  a list of model names
+``probe_Cs``                      positive finite numbers
+``targets``, ``datasets``,        ``None``, names (checked by the chapter), or paths
+``dataset``                       to an image folder or ``.npz`` that exist
+``data_dir``, ``published_dir``   ``None`` or an existing folder
+``cache_dir``                     ``None`` or a folder (created when missing)
+``finetune_csv``                  ``None`` or a path (resolved by the chapter)
+================================  ================================================
+
+Names without a rule are accepted (the chapter checks them with its own choices, e.g.
+:func:`tecore.printed.check_choices`).
+
+>>> from tecore import params
+>>> params.check(seed=0, per_class=30, device="cpu")
+>>> params.check(seed=-1)
+Traceback (most recent call last):
+...
+ValueError: parameter seed must be an integer >= 0, got -1.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+from numbers import Integral, Real
+from pathlib import Path
+
+__all__ = ["check", "check_device", "check_hyper", "check_zoo", "check_targets"]
+
+
+def _rules() -> dict[str, list]:
+    from tecore.metrics._checks import Interval
+
+    pos = Interval(Integral, 1, None)
+    return {
+        "per_class": [None, pos],
+        "train_per_class": [pos],
+        "test_per_class": [pos],
+        "n_tasks": [pos],
+        "n_levels": [pos],
+        "n_boot": [pos],
+        "min_classes": [Interval(Integral, 2, None)],
+        "max_classes": [Interval(Integral, 2, None)],
+        "seed": [Interval(Integral, 0, None)],
+        "image_size": [None, pos],
+        "alpha": [Interval(Real, 0, 1, "neither")],
+        "tol": [Interval(Real, 0, None)],
+    }
+
+
+def _no_such_path(name: str, value) -> ValueError:
+    return ValueError(f"parameter {name}: no such file or folder: {str(value)!r}")
+
+
+def _looks_like_path(s: str) -> bool:
+    return (os.sep in s or "/" in s or s.startswith(("~", ".")) or s.endswith(".npz")
+            or s.startswith(("imagefolder:", "npz:")))
+
+
+def check_device(device) -> None:
+    """``None``, ``"cpu"``, or a torch device that exists on this machine."""
+    if device is None:
+        return
+    text = str(device)
+    if text == "cpu":
+        return
+    try:
+        import torch
+
+        dev = torch.device(text)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"parameter device: {text!r} is not a device ({exc}); use 'cpu', 'cuda', "
+                         "'cuda:0', 'mps' or None") from None
+    if dev.type == "cpu":
+        return
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError(f"parameter device: {text!r} but this machine has no CUDA device; "
+                             "use device='cpu' or None")
+        if dev.index is not None and dev.index >= n:
+            raise ValueError(f"parameter device: {text!r} but this machine has {n} CUDA device(s) "
+                             f"(cuda:0 … cuda:{n - 1})")
+        return
+    if dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(f"parameter device: {text!r} but MPS is not available here; use 'cpu' or None")
+        return
+    raise ValueError(f"parameter device: unsupported device type {dev.type!r}; use 'cpu', 'cuda[:N]', "
+                     "'mps' or None")
+
+
+def check_hyper(hyper) -> None:
+    """``{metric: {parameter: value}}``: every key a registered metric, every inner key a
+    parameter of that metric, every value allowed by the metric's constraints."""
+    from tecore import metrics
+    from tecore.metrics._checks import check_param
+
+    if hyper is None:
+        return
+    if not isinstance(hyper, dict):
+        raise ValueError(f"parameter hyper must be a dict {{metric: {{parameter: value}}}}, got "
+                         f"{type(hyper).__name__}")
+    for name, kw in hyper.items():
+        try:
+            spec = metrics.get(name)
+        except ValueError as exc:
+            raise ValueError(f"parameter hyper: key {name!r} is not a metric; {str(exc).split('; ', 1)[-1]}") from None
+        if not isinstance(kw, dict):
+            raise ValueError(f"parameter hyper[{name!r}] must be a dict of keyword arguments, got {kw!r}")
+        fn = spec.function
+        sig = inspect.signature(fn)
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        allowed = [p for p, v in sig.parameters.items() if v.kind is v.KEYWORD_ONLY]
+        table = getattr(fn, "parameter_constraints", None) or getattr(resolve_base(spec), "parameter_constraints", {})
+        for k, v in kw.items():
+            if k not in sig.parameters and not takes_any:
+                raise ValueError(f"parameter hyper[{name!r}]: {name} has no parameter {k!r}; its parameters: "
+                                 f"{', '.join(allowed) or '(none)'}")
+            if k in table:
+                check_param(v, f"hyper[{name!r}][{k!r}]", table[k], method=None)
+
+
+def resolve_base(spec):
+    """The un-composed function of a registry entry (``"ped+logme"`` -> logme)."""
+    from tecore.metrics import resolve
+
+    return resolve(spec.fn)
+
+
+def check_zoo(zoo) -> None:
+    """A zoo name, a model name, or a non-empty list of model names; a misspelt zoo lists the
+    zoos (not every model)."""
+    from tecore import zoo as registry
+
+    if isinstance(zoo, str):
+        if zoo in registry.list_zoos() or zoo in registry.list_models():
+            return
+        raise ValueError(f"parameter zoo: unknown zoo {zoo!r}; valid zoos: {', '.join(registry.list_zoos())} "
+                         "(or a model name, or a list of model names)")
+    try:
+        names = list(zoo)
+    except TypeError:
+        raise ValueError(f"parameter zoo must be a zoo name or a list of model names, got {zoo!r}") from None
+    if not names:
+        raise ValueError("parameter zoo: choose at least one model")
+    for m in names:
+        if m not in registry.list_models():
+            raise ValueError(f"parameter zoo: unknown model {m!r}; valid models: {', '.join(registry.list_models())}")
+
+
+def check_targets(targets, name: str = "targets") -> None:
+    """``None``, a name, or a list of data-set names and paths: an entry that looks like a
+    path (has a ``/``, starts with ``~`` or ``.``, ends in ``.npz``, or ``imagefolder:`` /
+    ``npz:``) must exist — "no such file or folder" rather than "unknown dataset". Names are
+    left to the chapter (a paper's column names, or :func:`tecore.data.get_spec`)."""
+    if targets is None:
+        return
+    for t in [targets] if isinstance(targets, (str, os.PathLike)) else list(targets):
+        s = str(t)
+        path = s.split(":", 1)[1] if s.startswith(("imagefolder:", "npz:")) else s
+        if (isinstance(t, os.PathLike) or _looks_like_path(s)) and not os.path.exists(os.path.expanduser(path)):
+            raise _no_such_path(name, s)
+
+
+def check(**params) -> None:
+    """Check a chapter's parameters by name (see the module docstring for the rules).
+
+    Raises a one-line ``ValueError`` naming the first bad parameter; returns ``None``.
+    """
+    from tecore.metrics._checks import Interval, check_param
+
+    rules = _rules()
+    for name, value in params.items():
+        if name in rules:
+            check_param(value, name, rules[name])
+    if "min_classes" in params and "max_classes" in params and params["min_classes"] > params["max_classes"]:
+        raise ValueError(f"parameters min_classes <= max_classes needed, got {params['min_classes']} > "
+                         f"{params['max_classes']}")
+    if "device" in params:
+        check_device(params["device"])
+    if "hyper" in params:
+        check_hyper(params["hyper"])
+    if "zoo" in params:
+        check_zoo(params["zoo"])
+    for c in params.get("probe_Cs") or ():
+        check_param(c, "probe_Cs (each)", [Interval(Real, 0, None, "neither")])
+    for name in ("targets", "datasets", "dataset"):
+        if name in params:
+            check_targets(params[name], name)
+    for name in ("data_dir", "published_dir"):
+        v = params.get(name)
+        if v is not None and not Path(v).expanduser().is_dir():
+            raise _no_such_path(name, v)
+    v = params.get("cache_dir")
+    if v is not None and Path(v).expanduser().exists() and not Path(v).expanduser().is_dir():
+        raise ValueError(f"parameter cache_dir: {str(v)!r} is a file, not a folder")
+
