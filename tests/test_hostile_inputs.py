@@ -247,3 +247,11 @@ def test_uniform_labels_still_fine():
     assert encode_labels(["b", "a", "b"])[0].tolist() == [1, 0, 1]
     assert encode_labels([3, 1, 3])[0].tolist() == [1, 0, 1]
     assert encode_labels(np.array(["x", "y"], dtype=object))[1].tolist() == ["x", "y"]
+
+
+def test_evaluate_messages_print_plain_numbers():
+    from tecore import evaluate
+
+    with pytest.raises(ValueError) as e:  # main: "got np.int64(0)"
+        evaluate.top_k_hit([0.1, 0.2, 0.3], [1.0, 2.0, 3.0], k=np.int64(0))
+    assert "np.int64" not in str(e.value) and "got 0." in str(e.value)
