@@ -255,3 +255,16 @@ def test_evaluate_messages_print_plain_numbers():
     with pytest.raises(ValueError) as e:  # main: "got np.int64(0)"
         evaluate.top_k_hit([0.1, 0.2, 0.3], [1.0, 2.0, 3.0], k=np.int64(0))
     assert "np.int64" not in str(e.value) and "got 0." in str(e.value)
+
+
+def test_shrinkage_hscore_uses_rcond():
+    X, y = _blobs(60, 6, 3)
+    # main: the Cholesky path ignored rcond, both values equal
+    assert hscore.shrinkage_hscore(X, y, rcond=0.5) != pytest.approx(hscore.shrinkage_hscore(X, y), rel=1e-6)
+    # tiny rcond: the pseudo-inverse drops nothing, the Cholesky value is tllib's pinv value
+    Xc = X - X.mean(axis=0)
+    cov, alpha = hscore.ledoit_wolf_centered(Xc)
+    means = np.stack([Xc[y == c].mean(axis=0) for c in range(3)])
+    d = (means - Xc.mean(axis=0)) * np.sqrt(np.bincount(y))[:, None]
+    ref = (1 - alpha) * np.trace(np.linalg.pinv(cov, rcond=1e-15) @ (d.T @ d)) / (len(X) - 1)
+    assert hscore.shrinkage_hscore(X, y) == pytest.approx(ref, rel=1e-9)
