@@ -249,7 +249,8 @@ class Options(NamedTuple):
     def accepts(self, v) -> bool:
         if isinstance(v, np.bool_):
             v = bool(v)
-        return any(v is o or (type(v) is type(o) and v == o) for o in self.values)
+        return any(v is o or (isinstance(o, str) and isinstance(v, str) and v == o)
+                   or (type(v) is type(o) and v == o) for o in self.values)
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(o) for o in self.values)
