@@ -73,8 +73,10 @@ def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
     only down to ``s_max·1e-8``. On rank-deficient features (fewer independent directions
     than D, e.g. N > D features of a low-rank layer) the null directions then come out as
     rounding noise of about ``s_max·1e-8``; whether each passes the cut depends on the row
-    order, and each one kept adds ``-½ log α / N`` to the evidence, so the official value
-    changes with a permutation of the samples. tecore keeps ``s > s_max·max(N, D)·eps``
+    order, and each one kept adds ``-½ log(α + βσ) ≈ -½ log α`` (divided by N) to the
+    evidence — the official formula sums ``log(α + βσ_j)`` over the kept directions only,
+    while ``D/2 log α`` counts all D — so the official value changes with a permutation of
+    the samples. tecore keeps ``s > s_max·max(N, D)·eps``
     (numpy's ``matrix_rank`` tolerance), and when the Gram matrix cannot resolve the
     spectrum (smallest singular value below ``1e-6·s_max``, e.g. a large constant offset
     such as features + 1e7) it takes the singular values from an SVD of F itself. On
