@@ -81,36 +81,24 @@ def _looks_like_path(s: str) -> bool:
 
 
 def check_device(device) -> None:
-    """``None``, ``"cpu"``, or a torch device that exists on this machine."""
-    if device is None:
+    """``None``, ``"cpu"``, or a torch device that exists on this machine (the rule of
+    :func:`tecore._device.resolve_device`, plus MPS availability)."""
+    if device is None or str(device) == "cpu":
         return
-    text = str(device)
-    if text == "cpu":
-        return
+    from tecore._device import resolve_device
+
     try:
+        dev = resolve_device(device)
+    except ValueError as exc:
+        raise ValueError(f"parameter device: {exc}") from None
+    if dev.type == "mps":
         import torch
 
-        dev = torch.device(text)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ValueError(f"parameter device: {text!r} is not a device ({exc}); use 'cpu', 'cuda', "
-                         "'cuda:0', 'mps' or None") from None
-    if dev.type == "cpu":
-        return
-    if dev.type == "cuda":
-        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if n == 0:
-            raise ValueError(f"parameter device: {text!r} but this machine has no CUDA device; "
-                             "use device='cpu' or None")
-        if dev.index is not None and dev.index >= n:
-            raise ValueError(f"parameter device: {text!r} but this machine has {n} CUDA device(s) "
-                             f"(cuda:0 … cuda:{n - 1})")
-        return
-    if dev.type == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ValueError(f"parameter device: {text!r} but MPS is not available here; use 'cpu' or None")
-        return
-    raise ValueError(f"parameter device: unsupported device type {dev.type!r}; use 'cpu', 'cuda[:N]', "
-                     "'mps' or None")
+            raise ValueError(f"parameter device: {str(device)!r} but MPS is not available here; use 'cpu' or None")
+    elif dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"parameter device: unsupported device type {dev.type!r}; use 'cpu', 'cuda[:N]', "
+                         "'mps' or None")
 
 
 def check_hyper(hyper) -> None:
