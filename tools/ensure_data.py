@@ -9,7 +9,8 @@ Fashion-MNIST (the LEEP chapter and a few tests) is taken from the first place t
 2. Debian's package ``dataset-fashion-mnist``, when apt is usable (``apt-get`` on the
    ``PATH`` and root, or password-less ``sudo``; ``TECORE_NO_APT=1`` skips this step);
 3. torchvision's download (its MD5 checksums) into the data cache
-   ``$TECORE_DATA_DIR/FashionMNIST/raw`` (default ``~/.cache/tecore/data``), where the loader
+   ``FashionMNIST/raw`` under ``tecore.data.data_dir()`` (``$TECORE_DATA_DIR``, else
+   ``$TECORE_CACHE/data``, default ``~/.cache/tecore/data``), where the loader
    looks;
 4. otherwise it stops with one message that says exactly what to run.
 
