@@ -13,6 +13,8 @@ name                              allowed
 ``n_levels``, ``n_boot``
 ``min_classes``/``max_classes``   integers with 2 <= min_classes <= max_classes
 ``seed``                          integer >= 0
+``fold``                          integer >= 1
+``finetune``                      ``True`` or ``False``
 ``image_size``                    ``None`` (the model's own) or an integer > 0
 ``alpha``                         number in (0, 1)
 ``tol``                           finite number >= 0
@@ -21,13 +23,14 @@ name                              allowed
 ``hyper``                         ``{metric name: {parameter: value}}``: registered
                                   metrics, their parameters, values allowed by the
                                   metric's constraints
-``zoo``                           a zoo name (a typo lists the zoos), a model name, or
-                                  a list of model names
+``zoo``, ``models``               a zoo name (a typo lists the zoos), a model name, or
+                                  a list of model names (``models``: ``None`` too)
 ``probe_Cs``                      positive finite numbers
 ``targets``, ``datasets``,        ``None``, names (checked by the chapter), or paths
 ``dataset``                       to an image folder or ``.npz`` that exist
-``data_dir``, ``published_dir``   ``None`` or an existing folder
-``cache_dir``                     ``None`` or a folder (created when missing)
+``data_dir``, ``published_dir``,  ``None`` or an existing folder
+``imagenet_dir``
+``cache_dir``, ``finetune_out``   ``None`` or a folder (created when missing)
 ``finetune_csv``                  ``None`` or a path (resolved by the chapter)
 ================================  ================================================
 
@@ -52,7 +55,7 @@ __all__ = ["check", "check_device", "check_hyper", "check_zoo", "check_targets"]
 
 
 def _rules() -> dict[str, list]:
-    from tecore.metrics._checks import Interval
+    from tecore.metrics._checks import Interval, Options
 
     pos = Interval(Integral, 1, None)
     return {
@@ -65,6 +68,8 @@ def _rules() -> dict[str, list]:
         "min_classes": [Interval(Integral, 2, None)],
         "max_classes": [Interval(Integral, 2, None)],
         "seed": [Interval(Integral, 0, None)],
+        "fold": [pos],
+        "finetune": [Options((True, False))],
         "image_size": [None, pos],
         "alpha": [Interval(Real, 0, 1, "neither")],
         "tol": [Interval(Real, 0, None)],
@@ -139,25 +144,32 @@ def resolve_base(spec):
     return resolve(spec.fn)
 
 
-def check_zoo(zoo) -> None:
-    """A zoo name, a model name, or a non-empty list of model names; a misspelt zoo lists the
-    zoos (not every model)."""
+def check_zoo(zoo, name: str = "zoo") -> None:
+    """A zoo name, a model name (``hf-hub:`` / ``local-dir:`` ids included), or a non-empty
+    list of model names; a misspelt zoo lists the zoos (not every model)."""
     from tecore import zoo as registry
 
+    def known(m) -> bool:
+        try:
+            registry.get_spec(m)
+        except ValueError:
+            return False
+        return True
+
     if isinstance(zoo, str):
-        if zoo in registry.list_zoos() or zoo in registry.list_models():
+        if zoo in registry.list_zoos() or known(zoo):
             return
-        raise ValueError(f"parameter zoo: unknown zoo {zoo!r}; valid zoos: {', '.join(registry.list_zoos())} "
+        raise ValueError(f"parameter {name}: unknown zoo {zoo!r}; valid zoos: {', '.join(registry.list_zoos())} "
                          "(or a model name, or a list of model names)")
     try:
         names = list(zoo)
     except TypeError:
-        raise ValueError(f"parameter zoo must be a zoo name or a list of model names, got {zoo!r}") from None
+        raise ValueError(f"parameter {name} must be a zoo name or a list of model names, got {zoo!r}") from None
     if not names:
-        raise ValueError("parameter zoo: choose at least one model")
+        raise ValueError(f"parameter {name}: choose at least one model")
     for m in names:
-        if m not in registry.list_models():
-            raise ValueError(f"parameter zoo: unknown model {m!r}; valid models: {', '.join(registry.list_models())}")
+        if not known(m):
+            raise ValueError(f"parameter {name}: unknown model {m!r}; valid models: {', '.join(registry.list_models())}")
 
 
 def check_targets(targets, name: str = "targets") -> None:
@@ -194,16 +206,19 @@ def check(**params) -> None:
         check_hyper(params["hyper"])
     if "zoo" in params:
         check_zoo(params["zoo"])
+    if params.get("models") is not None:
+        check_zoo(params["models"], name="models")
     for c in params.get("probe_Cs") or ():
         check_param(c, "probe_Cs (each)", [Interval(Real, 0, None, "neither")])
     for name in ("targets", "datasets", "dataset"):
         if name in params:
             check_targets(params[name], name)
-    for name in ("data_dir", "published_dir"):
+    for name in ("data_dir", "published_dir", "imagenet_dir"):
         v = params.get(name)
         if v is not None and not Path(v).expanduser().is_dir():
             raise _no_such_path(name, v)
-    v = params.get("cache_dir")
-    if v is not None and Path(v).expanduser().exists() and not Path(v).expanduser().is_dir():
-        raise ValueError(f"parameter cache_dir: {str(v)!r} is a file, not a folder")
+    for name in ("cache_dir", "finetune_out"):
+        v = params.get(name)
+        if v is not None and Path(v).expanduser().exists() and not Path(v).expanduser().is_dir():
+            raise ValueError(f"parameter {name}: {str(v)!r} is a file, not a folder")
 

@@ -19,7 +19,8 @@ from tests.test_notebooks import CHAPTERS, _run
 ROOT = Path(__file__).resolve().parents[1]
 RULED = {"per_class", "train_per_class", "test_per_class", "n_tasks", "n_levels", "n_boot", "min_classes",
          "max_classes", "seed", "image_size", "alpha", "tol", "device", "hyper", "zoo", "targets", "datasets",
-         "dataset", "data_dir", "published_dir", "cache_dir", "probe_Cs"}
+         "dataset", "data_dir", "published_dir", "cache_dir", "probe_Cs", "models", "fold", "finetune",
+         "finetune_out", "imagenet_dir"}
 
 
 @pytest.mark.parametrize("kw,words", [
@@ -40,6 +41,9 @@ RULED = {"per_class", "train_per_class", "test_per_class", "n_tasks", "n_levels"
     ({"data_dir": "/no/such/folder"}, ["data_dir", "no such file or folder"]),
     ({"zoo": "ofline"}, ["zoo", "valid zoos", "offline"]),
     ({"probe_Cs": (0.1, -1)}, ["probe_Cs", "got -1"]),
+    ({"models": ["resnet5O"]}, ["models", "unknown model 'resnet5O'"]),
+    ({"imagenet_dir": "/no/such/val"}, ["imagenet_dir", "no such file or folder"]),
+    ({"finetune": "yes"}, ["finetune", "True, False"]),
 ])
 def test_check_names_the_parameter(kw, words):
     with pytest.raises(ValueError) as e:
