@@ -14,7 +14,7 @@ export MPLBACKEND ?= Agg
 
 STAMP := $(VENV)/.tecore-installed
 
-.PHONY: install test book clean-book
+.PHONY: install data test book clean-book
 
 $(STAMP): pyproject.toml requirements-weights.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,16 @@ $(STAMP): pyproject.toml requirements-weights.txt
 
 install: $(STAMP)
 
-test: install
+# Fashion-MNIST: already there, else Debian's dataset-fashion-mnist (apt as root or sudo),
+# else torchvision's checksummed download into the data cache, else one message saying what to run.
+data: install
+	$(BIN)/python tools/ensure_data.py
+
+test: install data
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	$(BIN)/python -m pytest -p no:xdist --nbval-lax tests/nbval
 
-book: install
+book: install data
 	PATH="$(abspath $(BIN)):$$PATH" bash tools/build_book.sh
 
 clean-book:

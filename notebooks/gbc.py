@@ -76,9 +76,12 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import evaluate
+from tecore import evaluate, params
 from tecore.papers import check_choices, gbc, printed, published
 
+params.check(models=models, per_class=per_class, image_size=image_size, finetune=finetune,
+             finetune_out=finetune_out, seed=seed, device=device, targets=targets, data_dir=data_dir,
+             cache_dir=cache_dir)  # ranges, the device, paths, the zoo: one-line errors naming the parameter
 source = check_choices(source, ["published", "recompute"], "source")[0]
 metrics = [tecore.get_metric(m).name for m in metrics]
 settings = check_choices(settings, ["finetuned", "frozen"], "setting")

@@ -76,9 +76,12 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import data, evaluate, extract, finetune, zoo
+from tecore import data, evaluate, extract, finetune, params, zoo
 from tecore.papers import check_choices, leep
 
+params.check(train_per_class=train_per_class, test_per_class=test_per_class, n_tasks=n_tasks,
+             min_classes=min_classes, max_classes=max_classes, n_levels=n_levels, probe_Cs=probe_Cs,
+             dataset=dataset, seed=seed, device=device, data_dir=data_dir, cache_dir=cache_dir)
 source = check_choices(source, ["recompute"], "source")[0]
 zoo.get_spec(model)  # ValueError naming the registered models if unknown
 dataset = check_choices(dataset, data.list_datasets(), "dataset")[0]

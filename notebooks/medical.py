@@ -76,9 +76,12 @@ import warnings
 import pandas as pd
 
 import tecore
-from tecore import evaluate
+from tecore import evaluate, params
 from tecore.papers import check_choices, medical, plots, printed
 
+params.check(alpha=alpha, tol=tol, targets=targets, published_dir=published_dir, models=models, fold=fold,
+             image_size=image_size, finetune=finetune, finetune_out=finetune_out, device=device,
+             data_dir=data_dir, cache_dir=cache_dir)  # one-line errors naming the parameter
 warnings.filterwarnings("ignore", category=evaluate.ConstantInputWarning)
 experiments = check_choices(experiments, ["dataset", "model"], "experiment")
 targets = check_choices(targets, list(medical.TARGETS), "target")

@@ -76,9 +76,12 @@ import warnings
 import pandas as pd
 from myst_nb import glue
 
-from tecore import benchmark, data, evaluate, experiment
+from tecore import benchmark, data, evaluate, experiment, params
 from tecore.papers import plots
 
+params.check(**({} if zoo == "benchmark" else {"zoo": zoo}), targets=targets, hyper=hyper, per_class=per_class,
+             test_per_class=test_per_class, image_size=image_size, n_boot=n_boot, seed=seed, device=device,
+             data_dir=data_dir, cache_dir=cache_dir)  # ranges, device, paths, names: one-line errors naming the parameter
 warnings.filterwarnings("ignore")
 models = benchmark.models() if zoo == "benchmark" else experiment.resolve_models(zoo)
 extra = ["ped+logme", "ped+sfda", "ped+nleep"] if metrics == "all+ped" else []

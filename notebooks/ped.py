@@ -73,8 +73,12 @@ seed = 0
 import pandas as pd
 
 import tecore
+from tecore import params
 from tecore.papers import check_choices, printed, published
 
+params.check(zoo=zoo, models=models, per_class=per_class, imagenet_dir=imagenet_dir, image_size=image_size,
+             finetune=finetune, finetune_out=finetune_out, seed=seed, device=device, datasets=datasets,
+             data_dir=data_dir, cache_dir=cache_dir)  # ranges, the device, paths, the zoo: one-line errors naming the parameter
 source = check_choices(source, ["published", "recompute"], "source")[0]
 ground_truth = check_choices(ground_truth, ["selfsup12", "supervised11"], "ground_truth")[0]
 metrics = [tecore.get_metric(m).name for m in metrics]
