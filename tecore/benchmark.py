@@ -63,10 +63,11 @@ PROTOCOL = _protocol()
 
 # ------------------------------------------------------------------------------------ zoo
 def models() -> list[str]:
-    """The benchmark's models: the ``offline`` zoo, then the ``offline-trained`` zoo."""
+    """The benchmark's models, the zoo ``offline-bench``: the ``offline`` zoo, then the
+    ``offline-trained`` zoo."""
     from tecore import zoo
 
-    return [m for z in ZOOS for m in zoo.collection(z)]
+    return zoo.collection("offline-bench")
 
 
 def model_groups(names: Sequence[str] | None = None) -> pd.DataFrame:

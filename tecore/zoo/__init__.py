@@ -52,7 +52,7 @@ Adding your own model
 from __future__ import annotations
 
 from tecore.zoo.registry import (IMAGENET_MEAN, IMAGENET_STD, ModelSpec, WeightsError, collection, get_spec,
-                                 list_models, list_zoos, load_registry_file, register)
+                                 list_models, list_zoos, load_registry_file, register, register_group)
 from tecore.zoo.weights import weights_path
 from tecore.zoo.build import create, make_preprocess
 from tecore.zoo import zoos as _zoos  # noqa: F401  (registers the zoos)
@@ -66,6 +66,7 @@ __all__ = [
     "create",
     "make_preprocess",
     "register",
+    "register_group",
     "load_registry_file",
     "weights_path",
     "WeightsError",

@@ -134,8 +134,16 @@ def load_registry_file(path: str | os.PathLike) -> list[ModelSpec]:
     return out
 
 
+_GROUPS: dict[str, tuple[str, ...]] = {}  # a zoo made of other zoos, e.g. the offline benchmark's
+
+
+def register_group(name: str, zoos) -> None:
+    """Register ``name`` as the union of the zoos ``zoos`` (in that order)."""
+    _GROUPS[name] = tuple(zoos)
+
+
 def list_zoos() -> list[str]:
-    return sorted({s.zoo for s in _REGISTRY.values()})
+    return sorted({s.zoo for s in _REGISTRY.values()} | set(_GROUPS))
 
 
 def list_models(zoo: str | None = None) -> list[str]:
@@ -147,6 +155,8 @@ def list_models(zoo: str | None = None) -> list[str]:
 
 def collection(zoo: str) -> list[str]:
     """The model names of ``zoo`` in registration order; ValueError naming the zoos if unknown."""
+    if zoo in _GROUPS:
+        return [m for z in _GROUPS[zoo] for m in collection(z)]
     names = [n for n, s in _REGISTRY.items() if s.zoo == zoo]
     if not names:
         raise ValueError(f"unknown zoo {zoo!r}; valid zoos: {', '.join(list_zoos())}")

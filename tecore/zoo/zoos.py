@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tecore.zoo.registry import ModelSpec, load_registry_file, register
+from tecore.zoo.registry import ModelSpec, load_registry_file, register, register_group
 
 
 def _tv(name, zoo, builder, enum, head, grad=None, **kw):
@@ -155,3 +155,4 @@ register(ModelSpec(
 _TRAINED = Path(__file__).resolve().parents[2] / "groundtruth" / "offline_zoo" / "offline_trained.toml"
 if _TRAINED.is_file():
     load_registry_file(_TRAINED)
+    register_group("offline-bench", ("offline", "offline-trained"))  # the offline benchmark's 13 models
