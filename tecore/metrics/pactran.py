@@ -161,7 +161,10 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     Returns minus that (higher = better). The official script evaluates the grid
     ``lda_factor`` 10 / 1 / 0.1 with ``s2_factor`` (1000, 100) / (100, 10) / (10, 1) and the
     paper picks per dataset; the default here is the middle factor with its first s2
-    (λ = N, s2 = 100). Cost: L-BFGS on (D + 1) C parameters, O(N D C) per evaluation.
+    (λ = N, s2 = 100). The official 100 L-BFGS iterations may stop short of the optimum, so
+    the value can depend (in the 4th digit) on the random start and on the order of the
+    classes; raise ``max_iter`` and lower ``tol`` for the converged value.
+    Cost: L-BFGS on (D + 1) C parameters, O(N D C) per evaluation.
     """
     c = check_features_labels(features, labels, method="pactran_gaussian")
     lda_factor = _positive(lda_factor, "lda_factor")
