@@ -29,37 +29,6 @@ def _svd(F: np.ndarray):
     return u, s
 
 
-def _evidence_per_column(F: np.ndarray, Y: np.ndarray, *, max_iter: int, tol: float) -> np.ndarray:
-    """The maximised log evidence per sample of each column of Y (N x K), one SVD shared by
-    all columns and the fixed-point iteration run for all columns at once (each stopping on
-    its own criterion)."""
-    N, D = F.shape
-    u, s = _svd(F)
-    sigma = (s ** 2)[:, None]  # k x 1
-    x = u.T @ Y  # k x K
-    x2 = x ** 2
-    res_x2 = (Y ** 2).sum(axis=0) - x2.sum(axis=0)  # residual energy outside the span
-    K = Y.shape[1]
-    alpha, beta = np.ones(K), np.ones(K)
-    m2, res2 = np.zeros(K), np.zeros(K)
-    active = np.ones(K, dtype=bool)
-    for _ in range(max_iter):
-        if not active.any():
-            break
-        a = np.flatnonzero(active)
-        t = alpha[a] / beta[a]
-        gamma = (sigma / (sigma + t)).sum(axis=0)
-        m2[a] = (sigma * x2[:, a] / ((t + sigma) ** 2)).sum(axis=0)
-        res2[a] = (x2[:, a] / ((1 + sigma / t) ** 2)).sum(axis=0) + res_x2[a]
-        alpha[a] = gamma / (m2[a] + 1e-5)
-        beta[a] = (N - gamma) / (res2[a] + 1e-5)
-        done = np.abs(alpha[a] / beta[a] - t) / t <= tol
-        active[a[done]] = False
-    return (D / 2.0 * np.log(alpha) + N / 2.0 * np.log(beta)
-            - 0.5 * np.log(alpha[None, :] + beta[None, :] * sigma).sum(axis=0)
-            - beta / 2.0 * res2 - alpha / 2.0 * m2 - N / 2.0 * np.log(2 * np.pi)) / N
-
-
 def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3, regression: bool = False) -> float:
     """LogME (You et al. 2021): the average over target classes of the maximised log
     evidence, per sample, of a Bayesian linear regression from the features to the one-hot
@@ -95,14 +64,39 @@ def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3, regression
     max_iter = check_positive_int(max_iter, "max_iter")
     if not isinstance(regression, (bool, np.bool_)):
         raise ValueError(f"regression must be True or False, got {regression!r}.")
-    if regression:
+    if regression:  # continuous (N, K) targets, each column regressed as it is
         F, Y = check_features_targets(features, labels, method="logme (regression=True)")
-    else:
+    else:  # one-hot columns of the class labels
         c = check_features_labels(features, labels, method="logme")
         F = c.X
         Y = np.zeros((F.shape[0], c.n_classes))
         Y[np.arange(F.shape[0]), c.y] = 1.0
-    return float(np.mean(_evidence_per_column(F, Y, max_iter=max_iter, tol=tol)))
+    N, D = F.shape
+    u, s = _svd(F)
+    sigma = (s ** 2)[:, None]  # k x 1
+    x = u.T @ Y  # k x C
+    x2 = x ** 2
+    res_x2 = (Y ** 2).sum(axis=0) - x2.sum(axis=0)  # residual energy outside the span
+    C = Y.shape[1]
+    alpha, beta = np.ones(C), np.ones(C)
+    m2, res2 = np.zeros(C), np.zeros(C)
+    active = np.ones(C, dtype=bool)
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        a = np.flatnonzero(active)
+        t = alpha[a] / beta[a]
+        gamma = (sigma / (sigma + t)).sum(axis=0)
+        m2[a] = (sigma * x2[:, a] / ((t + sigma) ** 2)).sum(axis=0)
+        res2[a] = (x2[:, a] / ((1 + sigma / t) ** 2)).sum(axis=0) + res_x2[a]
+        alpha[a] = gamma / (m2[a] + 1e-5)
+        beta[a] = (N - gamma) / (res2[a] + 1e-5)
+        done = np.abs(alpha[a] / beta[a] - t) / t <= tol
+        active[a[done]] = False
+    evidence = (D / 2.0 * np.log(alpha) + N / 2.0 * np.log(beta)
+                - 0.5 * np.log(alpha[None, :] + beta[None, :] * sigma).sum(axis=0)
+                - beta / 2.0 * res2 - alpha / 2.0 * m2 - N / 2.0 * np.log(2 * np.pi)) / N
+    return float(np.mean(evidence))
 
 
 def logme_regression(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
