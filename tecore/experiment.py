@@ -9,7 +9,9 @@ metric) with bootstrap intervals; over targets it runs the Friedman test.
 
 Splits: each target's first split is subsampled to ``per_class + test_per_class`` images per
 class (fixed seed) and divided per class into the images the metrics see (``per_class``)
-and the held-out images of the linear-probe ground truth (``test_per_class``). This keeps
+and the held-out images of the linear-probe ground truth (``test_per_class``):
+``tecore.data.load_train_test(..., one_split=True)``, which raises when a class has fewer
+images. The targets flow one way: experiment -> data -> extract. This keeps
 datasets without an official test split (digits, a user's folder) on the same footing.
 """
 from __future__ import annotations
@@ -99,12 +101,6 @@ def _created(name: str, image_size: int | None, device: str):
     return model, preprocess, spec
 
 
-def _load_target(target: str, n_per_class: int, seed: int, data_dir):
-    from tecore import data
-
-    return data.load(target, per_class=n_per_class, seed=seed, root=data_dir)
-
-
 def run(
     models="offline",
     targets: Sequence[str] = ("breastmnist", "retinamnist", "fashion-mnist", "digits"),
@@ -149,22 +145,20 @@ def run(
     targets = list(targets)
     if not targets:
         raise ValueError("choose at least one target dataset")
-    from tecore import data as data_mod
+    from tecore import data
 
     for t in targets:  # fail early on unknown names (paths are checked when loaded)
-        if "/" not in str(t) and not str(t).endswith(".npz") and ":" not in str(t):
-            data_mod.get_spec(t)
-    if device is None:
-        import torch
+        if not data.is_path(t):
+            data.get_spec(t)
+    from tecore._device import resolve_device
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(resolve_device(device))
 
     score_parts, truth_rows, extraction_rows = [], [], []
     created = {m: _created(m, image_size, device) for m in model_names}
     for target in targets:
-        ds = _load_target(target, per_class + test_per_class, seed, data_dir)
-        tr_idx, te_idx = split_per_class(ds.labels, per_class)
-        train, test = ds.subset(tr_idx), ds.subset(te_idx)
+        train, test = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir,
+                                           one_split=True)
         pool_inputs = {}
         for m in model_names:
             t0 = time.perf_counter()

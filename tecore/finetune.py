@@ -469,8 +469,9 @@ def run_grid(
     proto = get_protocol(protocol)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from tecore._device import resolve_device
+
+    device = str(resolve_device(device))
     if not isinstance(models, Mapping):
         from tecore import zoo
 

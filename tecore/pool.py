@@ -31,6 +31,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from tecore._numeric import softmax
+
 __all__ = ["score_pool", "minmax", "flip_sign", "wide", "evaluate_pool", "model_inputs", "INPUT_KEYS"]
 
 #: the inputs a metric may take (see :class:`tecore.metrics.MetricSpec`)
@@ -41,13 +43,6 @@ COLUMNS = ["model", "metric", "score", "seconds", "note"]
 # --------------------------------------------------------------------------------------
 # inputs of one model
 # --------------------------------------------------------------------------------------
-def _softmax(z) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def model_inputs(entry: Any, *, labels=None) -> dict[str, Any]:
     """The metric inputs available for one pool entry, as a dict (missing ones absent).
 
@@ -79,7 +74,7 @@ def model_inputs(entry: Any, *, labels=None) -> dict[str, Any]:
                              f"got {type(entry).__name__}.")
     out.update({k: v for k, v in got.items() if k in INPUT_KEYS})
     if "probs" not in out and "logits" in got:
-        out["probs"] = _softmax(got["logits"])
+        out["probs"] = softmax(got["logits"])
     if "labels" not in out and labels is not None:
         out["labels"] = labels
     return out
