@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from tecore.metrics import MetricUnavailable
-from tecore.metrics.baselines import TOP1_FILE, imagenet_top1, knn, top1_table
+from tecore.metrics.baselines import imagenet_top1, knn
+from tecore.zoo.top1 import TOP1_FILE, top1_table
 from tecore.pool import score_pool
 from tests._metric_props import blobs, check_common
 
@@ -87,6 +88,21 @@ def test_imagenet_top1_lookup_and_unavailable():
         imagenet_top1("ped/byol")
     with pytest.raises(MetricUnavailable, match="no ImageNet top-1 recorded for model 'mynet'"):
         imagenet_top1("mynet")
+    # a user's model: its own ModelSpec value, else the table row of the weights it loads
+    from tecore import zoo
+    from tecore.zoo.registry import _REGISTRY
+
+    try:
+        zoo.register(zoo.ModelSpec(name="test/own", zoo="test-top1", arch="timm:resnet50", weights="file:/x.pth",
+                                   imagenet_top1=80.5, reference="my paper, Table 1"))
+        zoo.register(zoo.ModelSpec(name="test/tv50", zoo="test-top1", arch="torchvision:resnet50",
+                                   weights="torchvision:ResNet50_Weights.IMAGENET1K_V1"))
+        assert imagenet_top1("test/own") == 80.5
+        assert zoo.imagenet_top1("test/own")["source"] == "my paper, Table 1"
+        assert imagenet_top1("test/tv50") == 76.13
+    finally:
+        _REGISTRY.pop("test/own", None)
+        _REGISTRY.pop("test/tv50", None)
     with pytest.raises(ValueError, match="zoo model name"):
         imagenet_top1(3)
 

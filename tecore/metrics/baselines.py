@@ -5,24 +5,20 @@
   the growing haystack*, CVPR 2022 (arXiv 2010.06402), found hard to beat by Sorkhei et al.,
   *k-NN as a simple and effective estimator of transferability* (arXiv 2503.18528, 2025).
 * :func:`imagenet_top1` — the task-agnostic baseline: the model's published ImageNet-1k
-  top-1 accuracy (the same number for every target), from the table
-  ``tecore/zoo_top1.csv`` (one row per zoo model, with its source: torchvision's weights
-  metadata or timm's ``results-imagenet.csv``).
+  top-1 accuracy (the same number for every target), from the zoo's metadata
+  (:func:`tecore.zoo.imagenet_top1`: ``ModelSpec.imagenet_top1``, else the table
+  ``tecore/zoo_top1.csv`` with each value's source — torchvision's weights metadata or timm's
+  ``results-imagenet.csv``).
 """
 from __future__ import annotations
 
-import csv
 import math
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from tecore.metrics._checks import MetricUnavailable, check_features_labels, check_positive_int
 
-__all__ = ["knn", "imagenet_top1", "top1_table"]
-
-TOP1_FILE = Path(__file__).resolve().parents[1] / "zoo_top1.csv"
+__all__ = ["knn", "imagenet_top1"]
 
 
 def knn(features, labels, *, n_neighbors: int = 1, metric: str = "euclidean") -> float:
@@ -55,39 +51,24 @@ def knn(features, labels, *, n_neighbors: int = 1, metric: str = "euclidean") ->
     return float(np.mean(votes.argmax(axis=1) == c.y))
 
 
-@lru_cache(maxsize=1)
-def top1_table() -> dict[str, dict]:
-    """The published ImageNet-1k top-1 table: ``{model or weights id: row}``, where a row has
-    ``model``, ``weights``, ``imagenet_top1`` (float, NaN where unknown), ``source``, ``note``."""
-    out: dict[str, dict] = {}
-    with open(TOP1_FILE, newline="") as fh:
-        for row in csv.DictReader(fh):
-            row = dict(row)
-            row["imagenet_top1"] = float(row["imagenet_top1"]) if row["imagenet_top1"] else math.nan
-            out[row["model"]] = row
-            out.setdefault(row["weights"], row)
-    return out
-
-
 def imagenet_top1(model: str) -> float:
     """The published ImageNet-1k top-1 accuracy (%) of ``model``: the task-agnostic baseline
     ("pick the best ImageNet model", Renggli et al. 2022; the ``imagenet`` row of the
     benchmarks). ``model`` is a zoo name (``"sfda/resnet50"``) or a weights id
     (``"torchvision:ResNet50_Weights.IMAGENET1K_V1"``, ``"timm:resnet18.tv_in1k"``).
 
-    :func:`tecore.pool.score_pool` passes each model's name (``meta["model"]`` of extracted
-    features, else the pool key). Where no top-1 is published (self-supervised checkpoints
-    without an ImageNet head, unknown models) this raises :class:`MetricUnavailable`, which
-    ``score_pool`` records as NaN with the reason in ``note``.
+    The value comes from :func:`tecore.zoo.imagenet_top1` (the model's
+    ``ModelSpec.imagenet_top1``, else ``tecore/zoo_top1.csv``). :func:`tecore.pool.score_pool`
+    passes each model's name (``meta["model"]`` of extracted features, else the pool key).
+    Where no top-1 is published (self-supervised checkpoints without an ImageNet head,
+    unknown models) this raises :class:`MetricUnavailable`, which ``score_pool`` records as
+    NaN with the reason in ``note``.
     """
     if not isinstance(model, str):
         raise ValueError(f"model must be a zoo model name (a string), got {model!r}.")
-    row = top1_table().get(model)
-    if row is None:
-        raise MetricUnavailable(
-            f"no ImageNet top-1 recorded for model {model!r}; add a row (with its source) to "
-            f"{TOP1_FILE.name}, or name the model by its zoo name."
-        )
-    if math.isnan(row["imagenet_top1"]):
-        raise MetricUnavailable(f"ImageNet top-1 unknown for {model!r}: {row['note']}")
-    return row["imagenet_top1"]
+    from tecore import zoo
+
+    found = zoo.imagenet_top1(model)
+    if math.isnan(found["imagenet_top1"]):
+        raise MetricUnavailable(f"ImageNet top-1 unknown for {model!r}: {found['note']}")
+    return found["imagenet_top1"]

@@ -35,6 +35,9 @@ class ModelSpec:
     key_map: how to map a foreign checkpoint's keys (``"by_order"``: match tensors in order,
         shapes checked), or ``None``.
     reference: where the model and weights come from.
+    imagenet_top1: published ImageNet-1k top-1 accuracy (%) of these weights, for the
+        ``imagenet_top1`` baseline; ``None``: looked up in ``tecore/zoo_top1.csv`` by name, then
+        by weights (:func:`tecore.zoo.imagenet_top1`).
     """
 
     name: str
@@ -51,6 +54,7 @@ class ModelSpec:
     grad_layers: tuple[str, str] | None = None
     key_map: str | None = None
     reference: str = ""
+    imagenet_top1: float | None = None
 
     @property
     def has_head(self) -> bool:
