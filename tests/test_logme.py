@@ -106,7 +106,7 @@ def test_regression_errors():
         logme_regression(X, Y[:, :, None])
     with pytest.raises(ValueError, match="0/1 indicator"):
         logme_multilabel(X, Y)
-    with pytest.raises(ValueError, match="regression must be True or False"):
+    with pytest.raises(ValueError, match="regression must be"):
         logme(X, Y, regression="yes")
     # classification LogME refuses continuous and multi-label targets, naming the alternative
     with pytest.raises(ValueError, match="classification-only.*logme_regression"):
