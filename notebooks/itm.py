@@ -53,7 +53,7 @@
 # `scipy.stats.weightedtau` (`tecore.evaluate.weighted_tau`).
 #
 # **What this chapter checks offline.** ITM publishes neither code nor scores, only its
-# tables. We type in Tables 1–4 (`tecore.printed`), check them against each other and
+# tables. We type in Tables 1–4 (`tecore.papers.printed`), check them against each other and
 # against what a Kendall $\tau$ over 10 models can be, and use the ground truth of Table 3
 # to show how the two $\tau_w$ definitions differ. `source="recompute"` runs the 10-model
 # zoo (`zoo="itm10"`; internet and a GPU needed).
@@ -100,14 +100,15 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import evaluate, printed
+from tecore import evaluate
+from tecore.papers import check_choices, printed
 
-source = printed.check_choices(source, ["published", "recompute"], "source")[0]
+source = check_choices(source, ["published", "recompute"], "source")[0]
 paper_datasets = list(printed.get("itm_table3").frame.columns)
-datasets = printed.check_choices(datasets, paper_datasets, "dataset (of ITM Table 1)")
-printed.check_choices(list(methods), list(printed.get("itm_table1_tau").frame.index), "ITM Table 1 row")
+datasets = check_choices(datasets, paper_datasets, "dataset (of ITM Table 1)")
+check_choices(list(methods), list(printed.get("itm_table1_tau").frame.index), "ITM Table 1 row")
 methods = {row: tecore.get_metric(m).name for row, m in methods.items()}
-tau_fn = printed.check_choices(
+tau_fn = check_choices(
     tau, ["weighted_tau", "weighted_tau_itm", "kendall_tau", "spearman_rho", "pearson_r"], "tau"
 )[0]
 if source == "recompute":
@@ -256,19 +257,17 @@ print(swaps.round(3).to_string())
 if source == "recompute":
     from tecore import extract, pool
 
-    truth_tidy = printed.load("itm_table3")
+    truth = printed.load("itm_table3", tidy=False)  # models x datasets, test accuracy (%)
     parts = []
     for name in datasets:
         ds = data.load(printed.DATASET_ALIASES.get(name, name), "train", per_class=per_class,
                        seed=seed, root=data_dir)
         feats = {m: extract.extract(m, ds, device=device, cache_dir=cache_dir) for m in zoo_models}
         scores = pool.score_pool(feats, list(methods.values()), progress=False)
-        scores["dataset"] = name
-        parts.append(scores)
-    scores = pd.concat(parts, ignore_index=True).merge(truth_tidy, on=["model", "dataset"])
-    scores["method"] = scores["metric"].map({m: row for row, m in methods.items()})
-    recomputed = printed.tau_by(scores, score="score", truth="accuracy", index="method",
-                                columns="dataset", fn=tau_fn)
+        scores["metric"] = scores["metric"].map({m: row for row, m in methods.items()})  # Table 1's rows
+        taus = evaluate.rank_table(scores, truth[name], by="metric", stats=tau_fn)
+        parts.append(taus.set_index("metric")[tau_fn].rename(name))
+    recomputed = pd.concat(parts, axis=1)
     cells, n_match, n_total = printed.compare(tau_w.drop(columns="average"), recomputed, tol=0.01)
     print(f"{n_match} of {n_total} cells within 0.01 of ITM Table 1")
     display(cells.round(3))  # noqa: F821 (IPython)

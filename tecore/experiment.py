@@ -5,7 +5,7 @@ papermill run on their own dataset call: for each target it loads a per-class su
 extracts features (cached) with every model, scores them with the metrics through
 :func:`tecore.pool.score_pool`, computes a ground truth (a linear probe on frozen features,
 or a stored fine-tuning CSV), and correlates scores with the ground truth per (target,
-metric) with bootstrap intervals; over targets it runs the Friedman test.
+metric) with bootstrap intervals (:func:`tecore.evaluate.rank_table`); over targets it runs the Friedman test.
 
 Splits: each target's first split is subsampled to ``per_class + test_per_class`` images per
 class (fixed seed) and divided per class into the images the metrics see (``per_class``)
@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["ExperimentResult", "run", "correlate", "snap_ties", "resolve_models", "resolve_metrics", "split_per_class"]
+__all__ = ["ExperimentResult", "run", "resolve_models", "resolve_metrics", "split_per_class"]
 
 
 @dataclass
@@ -34,8 +34,8 @@ class ExperimentResult:
 
     scores: tidy ``target, model, metric, score, seconds, note``.
     truth: tidy ``target, model, truth`` (accuracy in [0, 1]).
-    correlations: ``target, metric, weighted_tau, kendall_tau, spearman_rho, pearson_r,
-        top1_hit, relative_top1, tau_low, tau_high`` (bootstrap interval of weighted tau).
+    correlations: :func:`tecore.evaluate.rank_table` by (target, metric): ``target, metric,
+        n_models``, every statistic, and ``ci_low, ci_high`` (bootstrap interval of weighted tau).
     friedman: :class:`tecore.evaluate.FriedmanResult` over targets (metrics with a weighted
         tau on every target), or ``None`` with fewer than 2 targets / 3 metrics.
     timing: per metric, total and mean seconds per model.
@@ -197,7 +197,7 @@ def run(
         truth = pd.DataFrame(truth_rows)
     truth = truth[["target", "model", "truth"]].reset_index(drop=True)
 
-    corr = correlate(scores, truth, n_boot=n_boot, seed=seed)
+    corr = evaluate.rank_table(scores, truth, by=["target", "metric"], bootstrap=n_boot, seed=seed)
     fr = None
     table = corr.pivot(index="target", columns="metric", values="weighted_tau").dropna(axis=1)
     if table.shape[0] >= 2 and table.shape[1] >= 3:
@@ -208,51 +208,3 @@ def run(
                             settings={"models": model_names, "targets": targets, "metrics": metric_names,
                                       "per_class": per_class, "test_per_class": test_per_class,
                                       "seed": seed, "image_size": image_size, "device": device})
-
-
-def snap_ties(values, digits: int | None = 10) -> np.ndarray:
-    """``values`` rounded to ``digits`` significant digits (``None``: unchanged), so that
-    scores equal up to floating-point rounding rank as ties. Example: with N <= D H-score
-    is C - 1 for every model, computed as 9.000000000000004, 8.999999999999998, …; a rank
-    correlation of those last digits is noise."""
-    v = np.asarray(values, dtype=np.float64)
-    if digits is None:
-        return v.copy()
-    out = v.copy()
-    ok = np.isfinite(v) & (v != 0)
-    mag = np.floor(np.log10(np.abs(v[ok])))
-    scale = 10.0 ** (digits - 1 - mag)
-    out[ok] = np.round(v[ok] * scale) / scale
-    return out
-
-
-def correlate(scores: pd.DataFrame, truth: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
-              tie_digits: int | None = 10) -> pd.DataFrame:
-    """Rank statistics of each (target, metric): scores against the ground truth over the
-    models that have both (a metric a model cannot compute, e.g. LEEP without a source head,
-    is left out for that model); weighted tau with a percentile bootstrap interval.
-
-    Scores are compared at ``tie_digits`` significant digits (:func:`snap_ties`; ``None``
-    compares them exactly): models whose scores agree up to rounding are ties, and a metric
-    that gives every model the same score has no rank statistics (NaN)."""
-    from tecore import evaluate
-
-    rows = []
-    merged = scores.merge(truth, on=["target", "model"])
-    merged["score"] = snap_ties(merged["score"], tie_digits)
-    for (target, metric), g in merged.groupby(["target", "metric"], sort=False):
-        g = g[np.isfinite(g["score"]) & np.isfinite(g["truth"])]
-        row = {"target": target, "metric": metric, "n_models": len(g)}
-        if len(g) >= 3 and g["score"].nunique() > 1 and g["truth"].nunique() > 1:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                row.update(evaluate.correlations(g["score"].to_numpy(), g["truth"].to_numpy()))
-                try:
-                    b = evaluate.bootstrap_tau(g["score"].to_numpy(), g["truth"].to_numpy(), n_boot=n_boot, seed=seed)
-                    row.update({"tau_low": b["low"], "tau_high": b["high"]})
-                except ValueError:
-                    row.update({"tau_low": np.nan, "tau_high": np.nan})
-        rows.append(row)
-    cols = ["target", "metric", "n_models", "weighted_tau", "weighted_tau_itm", "kendall_tau", "spearman_rho",
-            "pearson_r", "top1_hit", "top3_hit", "relative_top1", "tau_low", "tau_high"]
-    return pd.DataFrame(rows).reindex(columns=cols)

@@ -1,12 +1,13 @@
 """Regression and multi-label targets across tecore: the classification-only metrics refuse
-them with one clear message, score_pool and evaluate_pool carry them through."""
+them with one clear message, score_pool and evaluate.rank_table carry them through."""
 import math
 
 import numpy as np
 import pytest
 
 from tecore import metrics as registry
-from tecore.pool import evaluate_pool, score_pool
+from tecore.evaluate import rank_table
+from tecore.pool import score_pool
 from tests._metric_props import multilabel_data, probs_data, regression_data
 
 CLASSIFICATION = [n for n in registry.names()
@@ -36,7 +37,7 @@ def test_continuous_target_metrics_are_registered():
     assert "logme_regression" not in __import__("tecore.experiment").experiment.resolve_metrics("all")
 
 
-def test_score_pool_and_evaluate_pool_with_regression_targets():
+def test_score_pool_and_rank_table_with_regression_targets():
     X, Y = regression_data(1, 80, 6, 2, 0.5)
     rng = np.random.default_rng(0)
     # three "models": the informative features, a noisier copy, pure noise
@@ -49,8 +50,9 @@ def test_score_pool_and_evaluate_pool_with_regression_targets():
     hs = df[df.metric == "hscore"]
     assert hs["score"].isna().all()
     assert hs["note"].str.contains("classification-only").all()
-    ev = evaluate_pool(df[df.metric == "logme_regression"], {"good": 0.9, "noisy": 0.5, "noise": 0.1})
+    ev = rank_table(df, {"good": 0.9, "noisy": 0.5, "noise": 0.1}, by="metric").set_index("metric")
     assert ev.loc["logme_regression", "kendall_tau"] == pytest.approx(1.0)
+    assert ev.loc["hscore", "n_models"] == 0  # NaN scores are left out
 
 
 def test_score_pool_with_multilabel_targets_per_model():
