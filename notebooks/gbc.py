@@ -184,7 +184,7 @@ display.table(summary, caption="τw per setting, metric and target (stable_trans
 
 # %%
 paper = printed.load("gbc_table1", tidy=False, with_average=True)
-display.table(paper, precision=2, caption=paper.attrs["citation"] + ", Table 1")
+display.table(paper, precision=2, caption=paper.attrs["citation"])
 
 # %%
 recomputed = taus["finetuned"] if "finetuned" in taus else next(iter(taus.values()))
@@ -301,7 +301,7 @@ display.table(cells3, highlight="match", index=False,
 
 # %%
 display.table(printed.load("gbc_table2", tidy=False, with_average=True), precision=2,
-              caption=printed.citation("gbc_table2") + ", Table 2 (as printed)")
+              caption=printed.citation("gbc_table2") + " (as printed)")
 
 # %%
 display.table(inventory.tecore_timings(["gbc", "leep", "logme", "hscore"])[["N", "D", "C", "tecore_s", "official_s"]],

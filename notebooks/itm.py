@@ -79,6 +79,16 @@
 # authors'; its $\tau_w$ values cannot be checked against Table 1 until the authors publish
 # code or scores.
 
+# %% [markdown]
+# ## What this chapter reproduces
+#
+# Every table and figure of the ITM paper and its status here (`tecore.papers.inventory`):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("itm"), index=False)
+
 # %% tags=["parameters"]
 # Everything a reader may change. papermill overrides these.
 source = "published"  # "published": the printed tables; "recompute": score the itm10 zoo here

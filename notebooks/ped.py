@@ -144,11 +144,11 @@ display.table(cells[~cells["match"]], precision=2, highlight="match", index=Fals
 
 # %%
 table1 = printed.load("ped_table1", tidy=False)
-display.table(table1, precision=2, caption=table1.attrs["citation"] + ", Table 1")
+display.table(table1, precision=2, caption=table1.attrs["citation"])
 
 # %%
 table3 = printed.load("ped_table3", tidy=False)
-display.table(table3, precision=2, caption=table3.attrs["citation"] + ", Table 3")
+display.table(table3, precision=2, caption=table3.attrs["citation"])
 
 # %% [markdown]
 # The gain PED brings to each metric, as printed (Table 1): $\tau_w$ of `ped+<metric>`

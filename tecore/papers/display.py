@@ -30,9 +30,9 @@ class Table:
         return f'<div class="tecore-table" style="{_CSS}">{self.styler.to_html()}</div>'
 
     def __repr__(self) -> str:
-        with pd.option_context("display.precision", self.precision, "display.width", 200,
-                               "display.max_columns", None):
-            text = self.df.to_string()
+        p = self.precision
+        with pd.option_context("display.width", 200, "display.max_columns", None):
+            text = self.df.to_string(float_format=lambda x: f"{x:.{p}f}")
         return f"{self.caption}\n{text}" if self.caption else text
 
 
