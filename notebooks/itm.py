@@ -79,16 +79,6 @@
 # authors'; its $\tau_w$ values cannot be checked against Table 1 until the authors publish
 # code or scores.
 
-# %% [markdown]
-# ## What this chapter reproduces
-#
-# Every table and figure of the ITM paper and its status here (`tecore.papers.inventory`):
-
-# %%
-from tecore.papers import display, inventory
-
-display.table(inventory.table("itm"), index=False)
-
 # %% tags=["parameters"]
 # Everything a reader may change. papermill overrides these.
 source = "published"  # "published": the printed tables; "recompute": score the itm10 zoo here
@@ -126,6 +116,16 @@ if source == "recompute":
 
     zoo_models = zoo_registry.collection(zoo)  # ValueError naming the collections if unknown
 pd.set_option("display.precision", 3)
+
+# %% [markdown]
+# ## What this chapter reproduces
+#
+# Every table and figure of the ITM paper and its status here (`tecore.papers.inventory`):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("itm"), index=False)
 
 # %% [markdown]
 # ## The printed tables

@@ -52,17 +52,6 @@
 # "re-train head" setting of LEEP's Sec. 5 and supplementary Fig. 4a), not full
 # fine-tuning. LEEP reports Pearson correlations; we add $\tau_w$.
 
-# %% [markdown]
-# ## What this chapter reproduces
-#
-# Every figure of LEEP's supplementary material and its status here
-# (`tecore.papers.inventory`):
-
-# %%
-from tecore.papers import display, inventory
-
-display.table(inventory.table("leep"), index=False)
-
 # %% tags=["parameters"]
 # Everything a reader may change. papermill overrides these.
 source = "recompute"  # this chapter always recomputes (on small offline data by default)
@@ -97,6 +86,17 @@ specs = {m: tecore.get_metric(m) for m in metrics}
 if not 2 <= min_classes <= max_classes:
     raise ValueError(f"need 2 <= min_classes <= max_classes, got {min_classes}, {max_classes}")
 pd.set_option("display.precision", 3)
+
+# %% [markdown]
+# ## What this chapter reproduces
+#
+# Every figure of LEEP's supplementary material and its status here
+# (`tecore.papers.inventory`):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("leep"), index=False)
 
 # %% [markdown]
 # ## Source model and target data

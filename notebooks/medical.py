@@ -46,18 +46,6 @@
 # scatter grid (Fig. 5) and the LP/FU ablation (Fig. 6). It also re-derives the ground truth
 # itself from the hyper-parameter sweep logs.
 
-# %% [markdown]
-# ## What this chapter reproduces
-#
-# Every table and figure of the paper and its status here (`tecore.papers.inventory`; the
-# match counts are computed now from the published files, by the same functions the
-# sections below call):
-
-# %%
-from tecore.papers import display, inventory
-
-display.table(inventory.table("medical"), index=False)
-
 # %% tags=["parameters"]
 # Everything a reader may change. papermill overrides these.
 experiments = ["dataset", "model"]  # "dataset": 14 sources x ResNet-18 (Table 2); "model": 9 ImageNet CNNs (Table 3)
@@ -90,6 +78,18 @@ if published_dir is not None:
     os.environ["TECORE_PUBLISHED_MIRROR"] = str(published_dir)
 pd.set_option("display.width", 160)
 TABLE = {"dataset": "medical_table2", "model": "medical_table3"}
+
+# %% [markdown]
+# ## What this chapter reproduces
+#
+# Every table and figure of the paper and its status here (`tecore.papers.inventory`; the
+# match counts are computed now from the published files, by the same functions the
+# sections below call):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("medical"), index=False)
 
 # %% [markdown]
 # ## The ground truth, re-derived

@@ -49,17 +49,6 @@
 # appendix checks tecore's pool-level combination against ETran's published numbers; ETran
 # is a different method, so that check says nothing about PED.
 
-# %% [markdown]
-# ## What this chapter reproduces
-#
-# Every table and figure of the PED paper and its status here (`tecore.papers.inventory`;
-# the match count is computed now from the published files):
-
-# %%
-from tecore.papers import display, inventory
-
-display.table(inventory.table("ped"), index=False)
-
 # %% tags=["parameters"]
 # Everything a reader may change. papermill overrides these.
 source = "published"  # "published": published ground truth + printed tables; "recompute": score the zoo here
@@ -95,6 +84,17 @@ if source == "recompute":
 
     zoo_models = zoo_registry.collection(zoo)  # ValueError naming the collections if unknown
 pd.set_option("display.precision", 3)
+
+# %% [markdown]
+# ## What this chapter reproduces
+#
+# Every table and figure of the PED paper and its status here (`tecore.papers.inventory`;
+# the match count is computed now from the published files):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("ped"), index=False)
 
 # %% [markdown]
 # ## Ground truth: published with the code, and printed in the paper
