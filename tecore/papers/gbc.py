@@ -8,6 +8,13 @@ import pandas as pd
 __all__ = ["tidy_stable_transfer", "tidy_segmentation", "segmentation_selection"]
 
 
+def _renamed(table: pd.DataFrame, cols: dict, what: str) -> pd.DataFrame:
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise ValueError(f"not the stable_transfer {what}: columns {missing} are missing")
+    return table.rename(columns=cols)[list(cols.values())].copy()
+
+
 def tidy_stable_transfer(table: pd.DataFrame) -> pd.DataFrame:
     """The stable_transfer results table (Agostinelli et al., ECCV 2022; google-research
     ``stable_transfer/transferability/results_analysis/source_model_architectures_table.csv``)
@@ -23,10 +30,7 @@ def tidy_stable_transfer(table: pd.DataFrame) -> pd.DataFrame:
             "Test Accuracy": "truth", "Trainable Backbone": "backbone"}
     if set(cols.values()) <= set(table.columns):
         return table.copy()
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise ValueError(f"not the stable_transfer results table: columns {missing} are missing")
-    out = table.rename(columns=cols)[list(cols.values())].copy()
+    out = _renamed(table, cols, "results table")
     out["backbone"] = np.where(out["backbone"].astype(str).str.lower() == "true",
                                "finetuned", "frozen")
     return out.reset_index(drop=True)
@@ -44,10 +48,7 @@ def tidy_segmentation(table: pd.DataFrame) -> pd.DataFrame:
             "Transferability Metric Score": "score", "Test Mean IoU": "truth"}
     if set(cols.values()) <= set(table.columns):
         return table.copy()
-    missing = [c for c in cols if c not in table.columns]
-    if missing:
-        raise ValueError(f"not the stable_transfer segmentation table: columns {missing} are missing")
-    return table.rename(columns=cols)[list(cols.values())].reset_index(drop=True)
+    return _renamed(table, cols, "segmentation table").reset_index(drop=True)
 
 
 def segmentation_selection(table: pd.DataFrame, *, tau: str = "weighted_tau") -> pd.DataFrame:
