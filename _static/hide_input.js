@@ -7,10 +7,10 @@ document.addEventListener("DOMContentLoaded", function () {
     var input = cell.querySelector(":scope > div.cell_input");
     if (!input) return;  // already hidden by a tag, or removed
     var details = document.createElement("details");
-    details.className = "hide above-input";
+    details.className = "admonition hide above-input";
     details.innerHTML = '<summary aria-label="Toggle hidden content">' +
-      '<span class="collapsed">Show code cell source</span>' +
-      '<span class="expanded">Hide code cell source</span></summary>';
+      '<p class="collapsed admonition-title">Show code cell source</p>' +
+      '<p class="expanded admonition-title">Hide code cell source</p></summary>';
     input.parentNode.insertBefore(details, input);
     details.appendChild(input);
   });

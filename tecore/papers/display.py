@@ -8,6 +8,7 @@ fixed Styler uuid), so re-running a chapter gives the same output.
 """
 from __future__ import annotations
 
+import hashlib
 import html as _html
 
 import numpy as np
@@ -54,7 +55,10 @@ def table(df, *, precision: int = 3, caption: str | None = None, highlight=None,
         df = df.to_frame()
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"table: expected a pandas DataFrame or Series, got {type(df).__name__}")
-    styler = df.style.set_uuid("tecore").format(precision=precision, na_rep="–")
+    # a deterministic uuid per table (Styler's CSS is keyed by it: two tables on one page
+    # must not share it, and a re-run must give the same HTML)
+    key = hashlib.sha1(f"{caption}\n{df.to_csv()}\n{highlight!r}".encode()).hexdigest()[:10]
+    styler = df.style.set_uuid(f"tecore{key}").format(precision=precision, na_rep="–")
     if highlight is not None:
         if isinstance(highlight, str):
             if highlight not in df.columns:
@@ -72,9 +76,12 @@ def table(df, *, precision: int = 3, caption: str | None = None, highlight=None,
         styler = styler.set_caption(_html.escape(caption))
     if not index:
         styler = styler.hide(axis="index")
+    text_cols = [i for i, c in enumerate(df.columns) if not pd.api.types.is_numeric_dtype(df[c])]
     styler = styler.set_table_styles([
-        {"selector": "", "props": "border-collapse: collapse; font-size: 0.85em; white-space: nowrap"},
-        {"selector": "th, td", "props": "padding: 2px 8px; text-align: right"},
+        {"selector": "", "props": "border-collapse: collapse; font-size: 0.85em"},
+        {"selector": "th, td", "props": "padding: 2px 8px; text-align: right; white-space: nowrap"},
+        *({"selector": f"td.col{i}", "props": "text-align: left; white-space: normal; min-width: 8em"}
+          for i in text_cols),
         {"selector": "caption", "props": "caption-side: top; text-align: left; font-style: italic"},
     ])
     return Table(df, styler, caption, precision)
