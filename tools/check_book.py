@@ -87,7 +87,7 @@ def check_page(page: Path, out: Path, browser: str) -> list[str]:
         dom = _run(browser, ["--dump-dom", probe_page.as_uri()])
     finally:
         probe_page.unlink()
-    m = re.search(r'<pre id="tecore-probe">(.*?)</pre>', dom, re.S)
+    m = re.search(r'<pre id="tecore-probe"[^>]*>(.*?)</pre>', dom, re.S)
     if not m:
         return [f"{page.name}: the page did not finish loading in Chromium"]
     import html as _html
