@@ -208,7 +208,7 @@ display.glue("leep_fig_scatter", fig)
 # * With a frozen ImageNet MobileNetV2 and {glue:md}`leep_n_tasks` random tasks, Pearson's
 #   $r$ with the linear-probe accuracy is {glue:md}`leep_r_leep` for LEEP and
 #   {glue:md}`leep_r_nce` for NCE. Across LEEP's transferability levels (supplementary
-#   Figs. 1-2): {glue:md}`leep_levels_trend`. On {glue:md}`leep_below_nce` of the tasks LEEP
+#   Figs. 1-2): {glue:md}`leep_levels_trend`. On {glue:md}`leep_below_nce` of the {glue:md}`leep_n_tasks` tasks LEEP
 #   is below NCE, which Property 2 allows (its bound has the extra term
 #   $\frac1n \sum_i \log \theta(x_i)_{z_i} \le 0$). H-score's $r$ is
 #   {glue:md}`leep_r_hscore` across tasks of different sizes: with at most 300 training images and

@@ -80,6 +80,7 @@ def table(df, *, precision: int = 3, caption: str | None = None, highlight=None,
     styler = styler.set_table_styles([
         {"selector": "", "props": "border-collapse: collapse; font-size: 0.85em"},
         {"selector": "th, td", "props": "padding: 2px 8px; text-align: right; white-space: nowrap"},
+        {"selector": "th.col_heading", "props": "white-space: normal; vertical-align: bottom"},
         *({"selector": f"td.col{i}", "props": "text-align: left; white-space: normal; min-width: 8em"}
           for i in text_cols),
         {"selector": "caption", "props": "caption-side: top; text-align: left; font-style: italic"},
