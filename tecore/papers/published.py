@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tecore.cache import file_digest
+from tecore import _store
 
 __all__ = [
     "registry",
@@ -57,42 +57,29 @@ def registry() -> dict[str, dict]:
         return {r["name"]: r for r in csv.DictReader(fh)}
 
 
-def _mirror(mirror) -> Path | None:
-    m = mirror if mirror is not None else os.environ.get("TECORE_PUBLISHED_MIRROR")
-    return Path(m).expanduser() if m else None
-
-
 def fetch(name: str, *, mirror: str | os.PathLike | None = None, download: bool = True) -> Path:
     """Local path of the published file ``name`` (a registry key), hash-verified.
 
-    Raises ValueError for an unknown name (listing the valid ones), and
-    :class:`PublishedNotFoundError` when the file is in no mirror and cannot be downloaded.
+    The one store rule (:mod:`tecore._store`): the mirror first (``mirror=`` if given, else
+    ``$TECORE_PUBLISHED_MIRROR``), then ``$TECORE_CACHE/published`` (downloading the URL with
+    pooch when missing and ``download`` is true).
+
+    Raises ValueError for an unknown name (listing the valid ones), ``ChecksumError`` (a
+    ValueError) for a mirror file with another sha256, and :class:`PublishedNotFoundError`
+    when the file is in no mirror and cannot be downloaded.
     """
     reg = registry()
     if name not in reg:
         raise ValueError(f"unknown published artifact {name!r}; valid names: {', '.join(sorted(reg))}")
     entry = reg[name]
-    m = _mirror(mirror)
-    looked = []
-    if m is not None:
-        p = m / name
-        looked.append(str(p))
-        if p.is_file():
-            got = file_digest(p)
-            if got != entry["sha256"]:
-                raise ValueError(
-                    f"{p} has sha256 {got}, but the registry expects {entry['sha256']}; the mirror "
-                    "holds a different version of this file — restore the original or remove it "
-                    "so tecore downloads it."
-                )
-            return p
+    env = None if mirror is not None else "TECORE_PUBLISHED_MIRROR"  # mirror= replaces the variable
+    looked = [str(d / name) for d in _store.mirror_dirs(env, mirror)]
+    p = _store.find_in_mirrors(name, env, mirror)
+    if p is not None:
+        return _store.verify(p, entry["sha256"], what=f"published artifact {name!r}")
     if entry["url"] and download:
-        import pooch
-
-        cache = Path(os.environ.get("TECORE_CACHE", Path.home() / ".cache" / "tecore")) / "published"
         try:
-            return Path(pooch.retrieve(entry["url"], known_hash=f"sha256:{entry['sha256']}",
-                                       fname=name.replace("/", "__"), path=cache, progressbar=False))
+            return _store.fetch("published", name, entry["url"], entry["sha256"])
         except Exception as exc:  # network errors come in many types
             looked.append(f"{entry['url']} ({type(exc).__name__}: {exc})")
     how = (f"download {entry['url']}" if entry["url"] else
