@@ -123,6 +123,16 @@ if source == "recompute":
 pd.set_option("display.precision", 3)
 
 # %% [markdown]
+# ## What this chapter reproduces
+#
+# Every table and figure of the ITM paper and its status here (`tecore.papers.inventory`):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("itm"), index=False)
+
+# %% [markdown]
 # ## The printed tables
 #
 # Table 3: the ground truth, the best test accuracy (%) of each model over a small AdamW
