@@ -34,8 +34,10 @@ test: install data
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 	$(BIN)/python -m pytest -p no:xdist --nbval-lax tests/nbval
 
-book: install data
+book: install data chromium
 	PATH="$(abspath $(BIN)):$$PATH" bash tools/build_book.sh
+	@# every built page in headless Chromium: no error text, no overflowing table (exit 2 = no browser)
+	$(BIN)/python tools/check_book.py || { rc=$$?; [ $$rc -eq 2 ] && echo "warning: chromium is missing: rendered pages not checked"; [ $$rc -eq 2 ]; }
 
 clean-book:
 	rm -rf _build
