@@ -102,9 +102,11 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import evaluate
+from tecore import evaluate, params
 from tecore.papers import check_choices, printed
 
+params.check(zoo=zoo, models=models, image_size=image_size, per_class=per_class, seed=seed, device=device,
+             datasets=datasets, data_dir=data_dir, cache_dir=cache_dir)  # ranges, the device, paths, the zoo: one-line errors naming the parameter
 source = check_choices(source, ["published", "recompute"], "source")[0]
 paper_datasets = list(printed.get("itm_table3").frame.columns)
 datasets = check_choices(datasets, paper_datasets, "dataset (of ITM Table 1)")
@@ -119,6 +121,16 @@ if source == "recompute":
     zoo_models = zoo_registry.collection(zoo)  # ValueError naming the collections if unknown
     zoo_models = check_choices(models, zoo_models, f"model (of zoo {zoo})")
 pd.set_option("display.precision", 3)
+
+# %% [markdown]
+# ## What this chapter reproduces
+#
+# Every table and figure of the ITM paper and its status here (`tecore.papers.inventory`):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("itm"), index=False)
 
 # %% [markdown]
 # ## The printed tables

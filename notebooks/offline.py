@@ -68,9 +68,12 @@ import warnings
 
 import pandas as pd
 
-from tecore import data, evaluate, experiment, finetune
+from tecore import data, evaluate, experiment, finetune, params
 from tecore.papers import plots
 
+params.check(zoo=zoo, targets=targets, hyper=hyper, per_class=per_class, test_per_class=test_per_class,
+             image_size=image_size, n_boot=n_boot, seed=seed, device=device, data_dir=data_dir,
+             cache_dir=cache_dir)  # ranges, the device, paths, metric names: one-line errors naming the parameter
 warnings.filterwarnings("ignore")
 models = experiment.resolve_models(zoo)
 metric_names = experiment.resolve_metrics(metrics)

@@ -61,6 +61,7 @@ _LAZY = {
 _SUBMODULES = {
     "metrics", "evaluate", "pool", "zoo", "data", "extract", "cache", "finetune",
     "papers",
+    "params",
 }
 
 __all__ = sorted(set(_LAZY) | _SUBMODULES | {"get_metric", "list_metrics", "__version__"})

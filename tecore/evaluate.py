@@ -39,6 +39,8 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from tecore.metrics._checks import plain as _plain
+
 __all__ = [
     "weighted_tau",
     "weighted_tau_itm",
@@ -285,7 +287,7 @@ def top_k_hit(scores, truth, k: int = 1, *, nan_policy: str = "raise") -> float:
     tied with the k-th score are included (the set may hold more than k models).
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}.")
+        raise ValueError(f"k must be an integer >= 1, got {_plain(k)!r}.")
     s, t = _pair(scores, truth, nan_policy=nan_policy)
     k = min(int(k), len(s))
     cut = np.sort(s)[::-1][k - 1]
@@ -390,7 +392,7 @@ def bootstrap_tau(scores, truth, *, n_boot: int = 1000, ci: float = 0.95, seed: 
 
     n_boot = check_positive_int(n_boot, "n_boot")
     if not (isinstance(ci, (float, int)) and 0 < ci < 1):
-        raise ValueError(f"ci must be in (0, 1), e.g. 0.95; got {ci!r}.")
+        raise ValueError(f"ci must be in (0, 1), e.g. 0.95; got {_plain(ci)!r}.")
     estimate = float(stat(s, t))
     M = len(s)
     rng = np.random.default_rng(seed)
@@ -633,7 +635,7 @@ def friedman(table, *, alpha: float = 0.05) -> FriedmanResult:
         raise ValueError(f"table has NaN/inf in block(s) {bad[:5]}; the Friedman test needs complete "
                          "blocks — drop them (table.dropna()) or fill them.")
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}.")
+        raise ValueError(f"alpha must be in (0, 1), got {_plain(alpha)!r}.")
     import scikit_posthocs as sp
     from scipy.stats import rankdata
 

@@ -45,6 +45,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from tecore.metrics._checks import plain as _plain
+
 __all__ = [
     "Protocol",
     "PROTOCOLS",
@@ -105,7 +107,7 @@ class Protocol:
         if self.selection not in _SELECTIONS:
             raise ValueError(f"selection must be one of {_SELECTIONS}, got {self.selection!r}")
         if int(self.epochs) < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs!r}")
+            raise ValueError(f"epochs must be >= 1, got {_plain(self.epochs)!r}")
         unknown = set(self.grid) - {"lr", "weight_decay", "momentum", "batch_size"}
         if unknown:
             raise ValueError(
@@ -259,7 +261,7 @@ def linear_probe(
     except KeyError as exc:
         raise ValueError(f"test label {exc.args[0]!r} does not occur in the training labels") from None
     if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction!r}")
+        raise ValueError(f"val_fraction must be in (0, 1), got {_plain(val_fraction)!r}")
 
     def fit(X, y, C):
         scaler = StandardScaler().fit(X)

@@ -7,7 +7,11 @@ wrong and what to do, in the scikit-learn style.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
+import inspect
+import math
+from numbers import Integral, Real
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -20,6 +24,12 @@ __all__ = [
     "check_features_targets",
     "MetricUnavailable",
     "CONTINUOUS_TARGET_METRICS",
+    "Interval",
+    "Options",
+    "validate_params",
+    "check_param",
+    "plain",
+    "finite_result",
 ]
 
 
@@ -46,6 +56,9 @@ _CONTINUOUS_HINT = (
 def encode_labels(labels, *, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
     """Encode arbitrary hashable labels (ints, strings, floats that are whole numbers)
     to ``0..C-1`` in sorted order of the original values. Returns ``(y, classes)``."""
+    if isinstance(labels, (list, tuple)):
+        # np.asarray([1, "1"]) turns both into the string "1" before we can see them
+        _refuse_mixed_label_types(labels, name)
     y = np.asarray(labels)
     if y.ndim == 2 and y.shape[1] == 1:  # MedMNIST-style (N, 1) labels
         y = y[:, 0]
@@ -65,11 +78,12 @@ def encode_labels(labels, *, name: str = "labels") -> tuple[np.ndarray, np.ndarr
             raise ValueError(f"{name} contain NaN or inf; every sample needs a class label.")
         if not np.all(y == np.round(y)):
             raise ValueError(
-                f"{name} are non-integer floats (e.g. {float(y[y != np.round(y)][0])!r}); "
+                f"{name} are non-integer floats (e.g. {plain(y[y != np.round(y)][0])!r}); "
                 "these look like regression targets — pass class labels. This metric is "
                 f"classification-only; {_CONTINUOUS_HINT}"
             )
     elif y.dtype.kind == "O":
+        _refuse_mixed_label_types(y.tolist(), name)
         try:
             y = y.astype(str)
         except Exception as exc:  # pragma: no cover - exotic objects
@@ -78,6 +92,20 @@ def encode_labels(labels, *, name: str = "labels") -> tuple[np.ndarray, np.ndarr
         raise ValueError(f"{name} have unsupported dtype {y.dtype}; pass integer or string labels.")
     classes, encoded = np.unique(y, return_inverse=True)
     return encoded.astype(np.int64).reshape(-1), classes
+
+
+def _refuse_mixed_label_types(values, name: str) -> None:
+    """Labels mixing strings with numbers (``[1, "1", 2, "2"]``) would be merged by their
+    string form; refuse them instead of guessing."""
+    flat = [v for row in values for v in (row if isinstance(row, (list, tuple)) else [row])]
+    has_str = any(isinstance(v, (str, bytes, np.str_, np.bytes_)) for v in flat)
+    if has_str and not all(isinstance(v, (str, bytes, np.str_, np.bytes_)) for v in flat):
+        num = next(v for v in flat if not isinstance(v, (str, bytes, np.str_, np.bytes_)))
+        txt = next(v for v in flat if isinstance(v, (str, bytes, np.str_, np.bytes_)))
+        raise ValueError(
+            f"{name} mix strings and numbers (e.g. {plain(num)!r} and {plain(txt)!r}); "
+            "1 and '1' would be merged into one class. Convert all labels to one type first."
+        )
 
 
 def _as_2d_float(a, *, name: str, dtype) -> np.ndarray:
@@ -167,13 +195,13 @@ def _check_classes(y, classes, *, min_classes: int, min_per_class: int, method: 
     if len(classes) < min_classes:
         raise ValueError(
             f"{method} needs at least {min_classes} classes, got {len(classes)} "
-            f"({list(classes[:5])}); transferability is undefined for a single-class target."
+            f"({classes[:5].tolist()}); transferability is undefined for a single-class target."
         )
     if min_per_class > 1:
         counts = np.bincount(y, minlength=len(classes))
         small = np.flatnonzero(counts < min_per_class)
         if small.size:
-            shown = ", ".join(f"{classes[i]!r}: {counts[i]}" for i in small[:5])
+            shown = ", ".join(f"{plain(classes[i])!r}: {int(counts[i])}" for i in small[:5])
             raise ValueError(
                 f"{method} needs at least {min_per_class} samples per class; too few in "
                 f"{shown}{' …' if small.size > 5 else ''}. Drop or merge those classes, or "
@@ -183,8 +211,7 @@ def _check_classes(y, classes, *, min_classes: int, min_per_class: int, method: 
 
 def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as int if it is an integer >= ``minimum``; else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    check_param(value, name, [Interval(Integral, minimum, None)])
     return int(value)
 
 
@@ -230,3 +257,140 @@ def check_features_targets(features, targets, *, multilabel: bool = False,
     if X.shape[0] < 2:
         raise ValueError(f"{method} needs at least 2 samples, got {X.shape[0]}.")
     return X, Y
+# --------------------------------------------------------------------------------------
+# declarative hyper-parameter constraints (scikit-learn's ``_parameter_constraints`` style)
+# --------------------------------------------------------------------------------------
+def plain(value):
+    """``value`` with numpy scalars turned into Python ones, for messages: ``2`` rather than
+    ``np.int64(2)``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Interval(NamedTuple):
+    """A range of numbers: ``Interval(Real, 0, None, closed="neither")`` is ``(0, inf)``.
+
+    ``kind`` is ``numbers.Integral`` or ``numbers.Real``; ``None`` bounds are open-ended.
+    NaN and inf never satisfy an interval of reals (hyper-parameters are finite); booleans
+    never satisfy an interval.
+    """
+
+    kind: type
+    left: float | None
+    right: float | None
+    closed: str = "both"  # "both", "left", "right", "neither"
+
+    def accepts(self, v) -> bool:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, self.kind):
+            return False
+        if self.kind is Real and not math.isfinite(float(v)):
+            return False
+        lo_ok = self.left is None or (v >= self.left if self.closed in ("both", "left") else v > self.left)
+        hi_ok = self.right is None or (v <= self.right if self.closed in ("both", "right") else v < self.right)
+        return bool(lo_ok and hi_ok)
+
+    def __str__(self) -> str:
+        what = "an integer" if self.kind is Integral else "a finite number"
+        if self.left is not None and self.right is not None:
+            lb = "[" if self.closed in ("both", "left") else "("
+            rb = "]" if self.closed in ("both", "right") else ")"
+            return f"{what} in {lb}{self.left}, {self.right}{rb}"
+        if self.left is not None:
+            return f"{what} {'>=' if self.closed in ('both', 'left') else '>'} {self.left}"
+        if self.right is not None:
+            return f"{what} {'<=' if self.closed in ('both', 'right') else '<'} {self.right}"
+        return what
+
+
+class Options(NamedTuple):
+    """One of a fixed set of values (strings, or ``True``/``False``)."""
+
+    values: tuple
+
+    def accepts(self, v) -> bool:
+        if isinstance(v, np.bool_):
+            v = bool(v)
+        return any(v is o or (isinstance(o, str) and isinstance(v, str) and v == o)
+                   or (type(v) is type(o) and v == o) for o in self.values)
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.values)
+
+
+#: shorthands used in the constraint tables
+BOOLEAN = Options((True, False))
+RANDOM_STATE = Interval(Integral, 0, None)  # a seed; None is listed separately where allowed
+
+
+def _accepts(c, v) -> bool:
+    if c is None:
+        return v is None
+    if isinstance(c, (Interval, Options)):
+        return c.accepts(v)
+    if isinstance(c, type):
+        return isinstance(v, c)
+    if callable(c):
+        return bool(c(v))
+    raise TypeError(f"unknown constraint {c!r}")  # pragma: no cover - programming error
+
+
+def _describe(c) -> str:
+    if c is None:
+        return "None"
+    if isinstance(c, type):
+        return f"a {c.__name__}"
+    return getattr(c, "__doc_constraint__", None) or str(c)
+
+
+def check_param(value, name: str, constraints, *, method: str | None = None) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` satisfies one of ``constraints``
+    (a list of :class:`Interval`, :class:`Options`, types, ``None`` or predicates)."""
+    if any(_accepts(c, value) for c in constraints):
+        return
+    allowed = " or ".join(_describe(c) for c in constraints)
+    where = f"{method}: " if method else ""
+    raise ValueError(f"{where}parameter {name} must be {allowed}, got {plain(value)!r}.")
+
+
+def validate_params(constraints: Mapping[str, list], *, method: str | None = None) -> Callable:
+    """Decorator: check the hyper-parameters passed to a metric against ``constraints``
+    (``{parameter name: [allowed, ...]}``), like scikit-learn's ``_parameter_constraints``.
+
+    Every explicitly passed argument named in the table is checked before the metric runs;
+    a violation is a ``ValueError`` naming the parameter, the allowed values and the value
+    given. Defaults are not re-checked. The table is kept on the function as
+    ``fn.parameter_constraints``.
+    """
+
+    def deco(fn):
+        sig = inspect.signature(fn)
+        unknown = set(constraints) - set(sig.parameters)
+        if unknown:  # pragma: no cover - programming error caught at import
+            raise TypeError(f"constraints for unknown parameters {sorted(unknown)} of {fn.__name__}")
+        label = method or fn.__name__
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                bound = sig.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{label}: {exc}") from None
+            for name, value in bound.arguments.items():
+                if name in constraints:
+                    check_param(value, name, constraints[name], method=label)
+            return fn(*args, **kwargs)
+
+        wrapper.parameter_constraints = dict(constraints)
+        return wrapper
+
+    return deco
+
+
+def finite_result(value, *, method: str, hint: str) -> float:
+    """Return ``value`` as float if it is finite; otherwise raise ``ValueError`` saying which
+    metric produced NaN/inf and what to check (``hint``) — never a silent NaN."""
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{method} is not finite ({v}) on these features: {hint}")
+    return v

@@ -13,14 +13,16 @@
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import numpy as np
 
-from tecore.metrics._checks import MetricUnavailable, check_features_labels, check_positive_int
+from tecore.metrics._checks import Interval, MetricUnavailable, check_features_labels, validate_params
 
 __all__ = ["knn", "imagenet_top1"]
 
 
+@validate_params({"n_neighbors": [Interval(Integral, 1, None)], "metric": [str, callable]}, method="knn")
 def knn(features, labels, *, n_neighbors: int = 1, metric: str = "euclidean") -> float:
     """Leave-one-out k-NN accuracy of the target labels on the features (higher = better).
 
@@ -37,7 +39,7 @@ def knn(features, labels, *, n_neighbors: int = 1, metric: str = "euclidean") ->
     from sklearn.neighbors import NearestNeighbors
 
     c = check_features_labels(features, labels, method="knn")
-    k = check_positive_int(n_neighbors, "n_neighbors")
+    k = int(n_neighbors)
     n = c.X.shape[0]
     if k >= n:
         raise ValueError(f"n_neighbors must be smaller than the number of samples ({n}), got {k}.")

@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp, softmax
 
-from ._checks import check_features_labels
+from numbers import Real
+
+from ._checks import BOOLEAN, Interval, check_features_labels, check_param, finite_result, validate_params
 from ._pool_minmax import check_terms, minmax
 from .sfda import shrunk_lda_proba
 from tecore.metrics._stats import class_means
@@ -46,6 +48,8 @@ def lda_score(X: np.ndarray, y: np.ndarray, C: int, *, official: bool = False) -
     return float(np.mean(proba[np.arange(n), y]))
 
 
+@validate_params({"energy_percent": [Interval(Real, 0, 100, closed="right")], "official": [BOOLEAN]},
+                 method="etran")
 def etran_terms(features, labels, *, energy_percent: float = 0.5, official: bool = False) -> dict:
     r"""ETran's per-model terms: ``{"lda": S_lda, "energy": S_en}`` (both higher = better).
 
@@ -85,13 +89,14 @@ def etran_terms(features, labels, *, energy_percent: float = 0.5, official: bool
     ``official=True``).
 
     Differences from the official code: float64 throughout (official: torch float32
-    ``logsumexp`` on float32 features); at least one sample in the energy average.
+    ``logsumexp`` on float32 features); at least one sample in the energy average; a zero
+    within-class scatter (one sample per class, N = 2, identical rows within every class)
+    raises ``ValueError`` for the default LDA (official: NaN).
     """
-    if not (np.isfinite(energy_percent) and 0 < energy_percent <= 100):
-        raise ValueError(f"energy_percent must be in (0, 100], got {energy_percent!r}.")
     X, y, _, C = check_features_labels(features, labels, method="ETran")
-    return {"lda": lda_score(X, y, C, official=official),
-            "energy": energy_score(X, percent=energy_percent)}
+    hint = "the features overflow; standardise them or check the extraction."
+    return {"lda": finite_result(lda_score(X, y, C, official=official), method="etran (lda)", hint=hint),
+            "energy": finite_result(energy_score(X, percent=energy_percent), method="etran (energy)", hint=hint)}
 
 
 def combine(terms: pd.DataFrame, *, weights: dict | None = None) -> pd.Series:
@@ -119,6 +124,8 @@ def combine(terms: pd.DataFrame, *, weights: dict | None = None) -> pd.Series:
     w = dict(WEIGHTS if weights is None else weights)
     if set(w) != set(TERMS):
         raise ValueError(f"weights must have exactly the keys {TERMS}, got {sorted(w)}.")
+    for t in TERMS:
+        check_param(w[t], f"weights[{t!r}]", [Interval(Real, None, None)], method="etran combine")
     T = check_terms(terms, TERMS, method="ETran")
     out = sum(float(w[t]) * minmax(T[t]) for t in TERMS)
     return pd.Series(out, index=T.index, name="etran")

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_features_labels, check_positive_int
+from numbers import Integral, Real
+
+from ._checks import BOOLEAN, Interval, Options, check_features_labels, validate_params
 from ._pca import pca_scores
 from ._stats import class_means, class_sums
 
@@ -39,6 +41,10 @@ def bhattacharyya_distance(mu1, mu2, cov1, cov2) -> float:
                  + 0.5 * np.sum(np.log(S) - 0.5 * np.log(c1) - 0.5 * np.log(c2)))
 
 
+@validate_params({"n_components": [None, Interval(Integral, 1, None)],
+                  "gaussian_type": [Options(("spherical", "diagonal", "full"))],
+                  "var_floor": [Interval(Real, 0, None, closed="neither")], "official": [BOOLEAN]},
+                 method="gbc")
 def gbc(
     features,
     labels,
@@ -106,12 +112,6 @@ def gbc(
     * ``n_components`` larger than ``min(N, D)`` is clipped (scikit-learn raises);
     * ``"full"`` covariance is an addition.
     """
-    if gaussian_type not in _TYPES:
-        raise ValueError(f"gaussian_type must be one of {_TYPES}, got {gaussian_type!r}.")
-    if n_components is not None:
-        n_components = check_positive_int(n_components, "n_components")
-    if not (np.isfinite(var_floor) and var_floor > 0):
-        raise ValueError(f"var_floor must be a positive number, got {var_floor!r}.")
     X, y, _, C = check_features_labels(features, labels, method="GBC")
     if n_components is not None:
         X, _ = pca_scores(X, n_components)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tecore.metrics._checks import check_features_labels
+from numbers import Real
+
+from tecore.metrics._checks import Interval, check_features_labels, validate_params
 from tecore.metrics._stats import class_means
 
 __all__ = ["hscore", "shrinkage_hscore", "ledoit_wolf_centered"]
@@ -28,6 +30,10 @@ def _class_mean_dev(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
     return (means - X.mean(axis=0)) * np.sqrt(counts)[:, None]
 
 
+_RCOND = {"rcond": [Interval(Real, 0, 1, closed="left")]}
+
+
+@validate_params(_RCOND, method="hscore")
 def hscore(features, labels, *, rcond: float = 1e-15) -> float:
     """H-score (Bao et al. 2019): :math:`\\mathrm{tr}(\\mathrm{cov}(f)^{+}\\,\\mathrm{cov}(E[f\\mid y]))`.
 
@@ -77,6 +83,7 @@ def ledoit_wolf_centered(X: np.ndarray) -> tuple[np.ndarray, float]:
     return cov, alpha
 
 
+@validate_params(_RCOND, method="shrinkage_hscore")
 def shrinkage_hscore(features, labels, *, rcond: float = 1e-15) -> float:
     """Shrinkage H-score (Ibrahim et al. 2022):
     :math:`\\mathrm{tr}(\\mathrm{cov}_\\alpha(f)^{-1} (1-\\alpha)\\,\\mathrm{cov}(E[f\\mid y]))` with
@@ -84,6 +91,11 @@ def shrinkage_hscore(features, labels, *, rcond: float = 1e-15) -> float:
     (scikit-learn ``LedoitWolf``), features centred first — as tllib's
     ``regularized_h_score``. Better conditioned than :func:`hscore` when N is not much
     larger than D. O(N D^2 + D^3).
+
+    ``rcond`` is the pseudo-inverse cut-off of tllib's ``pinv`` (default 1e-15): every
+    eigenvalue of the shrunk covariance is at least ``α·tr/D`` and at most ``tr``, so when
+    ``α > rcond·D`` the pseudo-inverse drops nothing and equals the inverse, computed by a
+    Cholesky solve; otherwise the pseudo-inverse with ``rcond`` is used.
     """
     from scipy.linalg import LinAlgError, cho_factor, solve_triangular
 
@@ -91,12 +103,16 @@ def shrinkage_hscore(features, labels, *, rcond: float = 1e-15) -> float:
     X = c.X - c.X.mean(axis=0, keepdims=True)
     cov, alpha = ledoit_wolf_centered(X)
     d = _class_mean_dev(X, c.y, c.n_classes)
-    try:
-        # the shrunk covariance is positive definite whenever alpha > 0: tr(cov^-1 d^T d) by
-        # Cholesky (what tllib's pinv computes, a few times faster)
-        L, _ = cho_factor(cov, lower=True)
-        Z = solve_triangular(L, d.T, lower=True, check_finite=False)
-        tr = float(np.sum(Z * Z))
-    except LinAlgError:  # alpha = 0 and a singular covariance: tllib's pseudo-inverse
+    tr = None
+    if alpha > rcond * cov.shape[0]:
+        try:
+            # no eigenvalue falls below rcond * max: tr(cov^-1 d^T d) by Cholesky (what
+            # tllib's pinv computes, a few times faster)
+            L, _ = cho_factor(cov, lower=True)
+            Z = solve_triangular(L, d.T, lower=True, check_finite=False)
+            tr = float(np.sum(Z * Z))
+        except LinAlgError:
+            tr = None
+    if tr is None:  # small shrinkage: tllib's pseudo-inverse with rcond
         tr = float(np.trace(np.linalg.pinv(cov, rcond=rcond, hermitian=True) @ (d.T @ d)))
     return (1.0 - alpha) * tr / (X.shape[0] - 1)

@@ -15,12 +15,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tecore.metrics._checks import check_features_labels, check_positive_int
+from numbers import Integral
+
+from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, check_features_labels, plain,
+                                    validate_params)
 from tecore.metrics._pool_minmax import check_terms
 
 __all__ = ["lp", "lp_fu_terms", "combine_lp_fu"]
 
 
+@validate_params({"n_components": [Interval(Integral, 1, None)], "n_neighbors": [Interval(Integral, 1, None)],
+                  "random_state": [None, RANDOM_STATE], "leave_one_out": [BOOLEAN],
+                  "max_iter": [Interval(Integral, 1, None)]}, method="lp")
 def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random_state: int = 42,
        leave_one_out: bool = False, max_iter: int = 50) -> float:
     """Label-prediction score S_LP (Juodelyte et al., eq. 2): NCA embedding, then the mean
@@ -52,8 +58,7 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
     from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
 
     c = check_features_labels(features, labels, method="lp")
-    k = check_positive_int(n_neighbors, "n_neighbors")
-    n_components = check_positive_int(n_components, "n_components")
+    k = int(n_neighbors)
     n = c.X.shape[0]
     if n <= k + int(leave_one_out):
         raise ValueError(f"lp needs more than {k + int(leave_one_out)} samples for a {k}-NN score, got {n}")
@@ -80,9 +85,9 @@ def lp_fu_terms(features, labels, grad_ratio, **lp_kwargs) -> dict:
         fu = float(grad_ratio)
     except (TypeError, ValueError):
         raise ValueError(f"grad_ratio must be a number (S_FU from tecore.extract.gradient_ratio), "
-                         f"got {grad_ratio!r}") from None
+                         f"got {plain(grad_ratio)!r}") from None
     if not np.isfinite(fu) or fu <= 0:
-        raise ValueError(f"grad_ratio must be a positive finite number, got {grad_ratio!r}")
+        raise ValueError(f"grad_ratio must be a positive finite number, got {plain(grad_ratio)!r}")
     return {"lp": lp(features, labels, **lp_kwargs), "fu": fu}
 
 

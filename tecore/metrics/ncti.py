@@ -10,7 +10,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._checks import check_features_labels, check_positive_int
+from numbers import Integral
+
+from ._checks import Interval, check_features_labels, validate_params
 from ._pca import pca_scores
 from ._pool_minmax import check_terms, minmax
 
@@ -20,6 +22,8 @@ __all__ = ["ncti_terms", "combine", "TERMS"]
 TERMS = ("seli", "ncc", "vc")
 
 
+@validate_params({"n_components": [Interval(Integral, 1, None)],
+                  "n_shrinkage_components": [Interval(Integral, 1, None)]}, method="ncti")
 def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_components: int = 32) -> dict:
     r"""NCTI's three per-model terms ``{"seli", "ncc", "vc"}`` (BUserName/NCTI ``metrics.py``
     ``NCTI_Score``, which returns them as ``(all_lowfeat_nuc, sfda_score, log(class_pred_nuc))``).
@@ -68,10 +72,15 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
     """
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-    n_components = check_positive_int(n_components, "n_components")
-    n_shrinkage_components = check_positive_int(n_shrinkage_components, "n_shrinkage_components")
+    from scipy.linalg import LinAlgError
+
     X, y, _, C = check_features_labels(features, labels, method="NCTI")
     Z, ev = pca_scores(X, n_components)
+    if not ev.sum() > 0:
+        raise ValueError(
+            "ncti: the features are constant (every sample has the same feature vector), so "
+            "the PCA has no variance and the discriminant is undefined; check the extraction."
+        )
     s = max(float(np.exp(-ev[:n_shrinkage_components].sum())), 1e-10)
     if s == 1e-10:
         clf = LinearDiscriminantAnalysis(solver="svd")
@@ -79,8 +88,16 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
         clf = LinearDiscriminantAnalysis(solver="eigen", shrinkage=s)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Variables are collinear")
-        H = clf.fit_transform(Z, y)
-        P = clf.predict_proba(Z)
+        try:
+            H = clf.fit_transform(Z, y)
+            P = clf.predict_proba(Z)
+        except LinAlgError:
+            raise ValueError(
+                "ncti: the within-class covariance of the PCA scores is singular (constant or "
+                "duplicated features within every class; explained variance "
+                f"{float(ev.sum()):.3g}), so scikit-learn's discriminant cannot be fitted. "
+                "Remove constant features or use more varied samples per class."
+            ) from None
     H = H - H.mean(axis=0, keepdims=True)
     seli = float(np.sum(np.linalg.svd(H, compute_uv=False))) if H.size else 0.0
     n = Z.shape[0]

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from tecore.metrics._checks import check_features_labels, check_positive_int
+from numbers import Integral, Real
+
+from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, Options, check_features_labels,
+                                    finite_result, validate_params)
 
 __all__ = ["nleep"]
 
 
+@validate_params({"pca_variance": [Interval(Real, 0, 1, closed="right")],
+                  "components_per_class": [Interval(Integral, 1, None)],
+                  "covariance_type": [Options(("full", "tied", "diag", "spherical"))],
+                  "random_state": [None, RANDOM_STATE], "log": [BOOLEAN],
+                  "max_iter": [Interval(Integral, 1, None)]}, method="nleep")
 def nleep(features, labels, *, pca_variance: float = 0.8, components_per_class: int = 5,
           covariance_type: str = "full", random_state: int | None = 0, log: bool = True,
           max_iter: int = 100) -> float:
@@ -43,9 +51,7 @@ def nleep(features, labels, *, pca_variance: float = 0.8, components_per_class: 
     from sklearn.mixture import GaussianMixture
 
     c = check_features_labels(features, labels, method="nleep")
-    if not 0 < pca_variance <= 1:
-        raise ValueError(f"pca_variance must be in (0, 1], got {pca_variance!r}")
-    k = check_positive_int(components_per_class, "components_per_class") * c.n_classes
+    k = int(components_per_class) * c.n_classes
     if k > c.X.shape[0]:
         raise ValueError(
             f"nleep fits {k} mixture components ({components_per_class} per class) but has only "
@@ -53,8 +59,20 @@ def nleep(features, labels, *, pca_variance: float = 0.8, components_per_class: 
         )
     n_comp = pca_variance if pca_variance < 1 else None
     Z = PCA(n_components=n_comp, svd_solver="full").fit_transform(c.X)
-    gmm = GaussianMixture(n_components=k, covariance_type=covariance_type, random_state=random_state,
-                          max_iter=max_iter, reg_covar=1e-6).fit(Z)
+    try:
+        gmm = GaussianMixture(n_components=k, covariance_type=covariance_type, random_state=random_state,
+                              max_iter=max_iter, reg_covar=1e-6).fit(Z)
+    except ValueError as exc:
+        if "reg_covar" not in str(exc):
+            raise
+        distinct = len(np.unique(c.X, axis=0))
+        raise ValueError(
+            f"nleep: the Gaussian mixture ({k} components) collapsed: some components sit on "
+            f"duplicated samples ({distinct} distinct feature vectors among {c.X.shape[0]}) and "
+            f"their covariance is not positive definite at the features' scale (largest |value| "
+            f"{float(np.abs(c.X).max()):.3g}). Standardise the features, lower "
+            "components_per_class, or remove duplicated samples."
+        ) from None
     post = gmm.predict_proba(Z)  # p(z|x), N x k
     onehot = np.zeros((c.X.shape[0], c.n_classes))
     onehot[np.arange(c.X.shape[0]), c.y] = 1.0
@@ -63,5 +81,6 @@ def nleep(features, labels, *, pca_variance: float = 0.8, components_per_class: 
     cond = np.divide(joint, pz, out=np.zeros_like(joint), where=pz > 0)
     eep = np.einsum("nk,nk->n", post, cond[c.y])
     if not log:
-        return float(eep.mean())
-    return float(np.mean(np.log(np.maximum(eep, np.finfo(float).tiny))))
+        return finite_result(eep.mean(), method="nleep", hint="standardise the features.")
+    return finite_result(np.mean(np.log(np.maximum(eep, np.finfo(float).tiny))), method="nleep",
+                         hint="standardise the features.")

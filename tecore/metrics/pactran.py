@@ -19,10 +19,13 @@ tecore metric these return higher = better, i.e. **minus** the official value.
 """
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp, softmax
 
-from tecore.metrics._checks import check_features_labels, check_positive_int, check_probs_labels
+from tecore.metrics._checks import (RANDOM_STATE, Interval, check_features_labels, check_probs_labels,
+                                    validate_params)
 
 __all__ = [
     "pactran_dirichlet",
@@ -37,11 +40,9 @@ _N_ITER = 10  # the official variational updates (fixed count)
 _EPS = 1e-10
 
 
-def _positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return float(value)
+_POSITIVE = [Interval(Real, 0, None, closed="neither")]
+_SEED = [RANDOM_STATE, np.random.RandomState]
+_GMM = {"alpha": _POSITIVE, "pca_variance": [Interval(Real, 0, 1, closed="right")], "random_state": _SEED}
 
 
 def _one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -88,6 +89,7 @@ def _gamma(P: np.ndarray, y: np.ndarray, Y: np.ndarray, alpha: float) -> float:
     return float(-(bound / Y.size + 1.0))
 
 
+@validate_params({"alpha": _POSITIVE}, method="pactran_dirichlet")
 def pactran_dirichlet(probs, labels, *, alpha: float = 1.0) -> float:
     """PACTran-Dirichlet (Ding et al. 2022) on source-class probabilities (N, K).
 
@@ -98,16 +100,17 @@ def pactran_dirichlet(probs, labels, *, alpha: float = 1.0) -> float:
     Returns minus the official ``pac_dir`` (higher = better). O(N K C) per update.
     """
     c = check_probs_labels(probs, labels, method="pactran_dirichlet")
-    return _dirichlet(c.X, c.y, _one_hot(c.y, c.n_classes), _positive(alpha, "alpha"))
+    return _dirichlet(c.X, c.y, _one_hot(c.y, c.n_classes), float(alpha))
 
 
+@validate_params({"alpha": _POSITIVE}, method="pactran_gamma")
 def pactran_gamma(probs, labels, *, alpha: float = 1.0) -> float:
     """PACTran-Gamma (Ding et al. 2022) on source-class probabilities (N, K): as
     :func:`pactran_dirichlet` with independent Gamma(a0, 1) priors on the table entries
     (official ``calculate_pac_gamma``, ``alpha=1``). Returns minus the official ``pac_gam``.
     """
     c = check_probs_labels(probs, labels, method="pactran_gamma")
-    return _gamma(c.X, c.y, _one_hot(c.y, c.n_classes), _positive(alpha, "alpha"))
+    return _gamma(c.X, c.y, _one_hot(c.y, c.n_classes), float(alpha))
 
 
 def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=0) -> np.ndarray:
@@ -119,8 +122,9 @@ def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=
     from sklearn.mixture import GaussianMixture
 
     c = check_features_labels(features, labels, method="PACTran (GMM)")
-    if not 0 < pca_variance <= 1:
-        raise ValueError(f"pca_variance must be in (0, 1], got {pca_variance!r}.")
+    from tecore.metrics._checks import check_param
+
+    check_param(pca_variance, "pca_variance", _GMM["pca_variance"], method="PACTran (GMM)")
     n = c.X.shape[0]
     n_comp = max(min(c.n_classes, int(n * 0.2)), int(n * 0.1))
     if n_comp < 1:
@@ -130,6 +134,7 @@ def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=
     return gmm.predict_proba(Z)
 
 
+@validate_params(_GMM, method="pactran_dirichlet_gmm")
 def pactran_dirichlet_gmm(features, labels, *, alpha: float = 1.0, pca_variance: float = 0.8,
                           random_state=0) -> float:
     """PACTran-Dirichlet on the Gaussian-mixture posteriors of the features
@@ -138,6 +143,7 @@ def pactran_dirichlet_gmm(features, labels, *, alpha: float = 1.0, pca_variance:
     return pactran_dirichlet(P, labels, alpha=alpha)
 
 
+@validate_params(_GMM, method="pactran_gamma_gmm")
 def pactran_gamma_gmm(features, labels, *, alpha: float = 1.0, pca_variance: float = 0.8,
                       random_state=0) -> float:
     """PACTran-Gamma on the Gaussian-mixture posteriors of the features (official
@@ -146,6 +152,8 @@ def pactran_gamma_gmm(features, labels, *, alpha: float = 1.0, pca_variance: flo
     return pactran_gamma(P, labels, alpha=alpha)
 
 
+@validate_params({"lda_factor": _POSITIVE, "s2_factor": _POSITIVE, "max_iter": [Interval(Integral, 1, None)],
+                  "tol": _POSITIVE, "random_state": _SEED}, method="pactran_gaussian")
 def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: float = 100.0,
                      max_iter: int = 100, tol: float = 1e-6, random_state=0) -> float:
     """PACTran-Gaussian (Ding et al. 2022), the official ``calculate_pac_gauss``.
@@ -168,10 +176,6 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     Cost: L-BFGS on (D + 1) C parameters, O(N D C) per evaluation.
     """
     c = check_features_labels(features, labels, method="pactran_gaussian")
-    lda_factor = _positive(lda_factor, "lda_factor")
-    s2_factor = _positive(s2_factor, "s2_factor")
-    max_iter = check_positive_int(max_iter, "max_iter")
-    tol = _positive(tol, "tol")
     from scipy.optimize import minimize
 
     X = c.X - c.X.mean(axis=0, keepdims=True)

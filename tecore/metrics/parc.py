@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ._checks import check_features_labels, check_positive_int
+from numbers import Integral
+
+from ._checks import BOOLEAN, RANDOM_STATE, Interval, Options, check_features_labels, validate_params
 
 __all__ = ["parc", "stratified_subsample"]
 
@@ -106,6 +108,11 @@ def _spearman_vs_same_class(A, y, dense_max_pairs=_DENSE_MAX_PAIRS, block=512):
     return float(cov / np.sqrt(var_r * pb * (1 - pb)))
 
 
+@validate_params({"n_components": [None, Interval(Integral, 1, None)],
+                  "svd_solver": [Options(("randomized", "full", "auto", "arpack", "covariance_eigh"))],
+                  "iterated_power": [Interval(Integral, 0, None), Options(("auto",))],
+                  "random_state": [None, RANDOM_STATE], "max_samples": [None, Interval(Integral, 4, None)],
+                  "sample_seed": [None, RANDOM_STATE], "official": [BOOLEAN]}, method="parc")
 def parc(
     features,
     labels,
@@ -181,10 +188,6 @@ def parc(
     the tie correction of the rank variance is omitted when N > ~2000
     (ties among correlations need duplicated samples).
     """
-    if n_components is not None:
-        n_components = check_positive_int(n_components, "n_components")
-    if max_samples is not None:
-        max_samples = check_positive_int(max_samples, "max_samples", minimum=4)
     X, y, _, C = check_features_labels(features, labels, method="PARC")
     if max_samples is not None and X.shape[0] > max_samples:
         idx = stratified_subsample(y, max_samples, sample_seed)

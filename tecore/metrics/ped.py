@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tecore.metrics._checks import check_features_labels, check_positive_int
+from numbers import Integral, Real
+
+from tecore.metrics._checks import Interval, check_features_labels, validate_params
+
+_POSITIVE = [Interval(Real, 0, None, closed="neither")]
 from tecore.metrics._stats import class_means, class_sums
 
 __all__ = ["ped"]
@@ -42,6 +46,9 @@ def _step(Xs: np.ndarray, y: np.ndarray, n_classes: int, *, time_step: float, ns
     return -(W @ mu - W.sum(axis=1)[:, None] * mu)
 
 
+@validate_params({"time_step": _POSITIVE, "nsigma": _POSITIVE, "constant": _POSITIVE,
+                  "max_steps": [Interval(Integral, 1, None)], "exit_ratio": [Interval(Real, 0, 1)],
+                  "eps": _POSITIVE}, method="ped")
 def ped(features, labels, *, mean=None, std=None, time_step: float = 0.1, nsigma: float = 0.6,
         constant: float = 1.0, max_steps: int = 5, exit_ratio: float = 0.5, eps: float = 1e-3) -> np.ndarray:
     """Potential-energy descent (Li et al. 2023, Algorithm 1): return the refined features.
@@ -72,10 +79,6 @@ def ped(features, labels, *, mean=None, std=None, time_step: float = 0.1, nsigma
     step; the C x C x D force tensor of the official code is never formed.
     """
     c = check_features_labels(features, labels, method="ped")
-    max_steps = check_positive_int(max_steps, "max_steps")
-    for name, v in (("time_step", time_step), ("constant", constant), ("eps", eps)):
-        if not v > 0:
-            raise ValueError(f"{name} must be > 0, got {v!r}")
     D = c.X.shape[1]
 
     def stat(v, name, default):

@@ -5,7 +5,9 @@ import numpy as np
 from scipy import linalg
 from scipy.special import softmax
 
-from ._checks import check_features_labels, check_positive_int
+from numbers import Integral, Real
+
+from ._checks import BOOLEAN, Interval, check_features_labels, finite_result, validate_params
 from tecore.metrics._stats import class_means
 
 __all__ = ["sfda", "power_iteration_eigmax", "shrunk_lda_proba"]
@@ -49,6 +51,14 @@ def shrunk_lda_proba(X, y, C, shrinkage=None):
     """
     means, priors, Sw = _within_scatter(X, y, C)
     d = Sw.shape[0]
+    spread = float(np.sum(X * X)) / X.shape[0]  # the features' scale, E|x|^2
+    if not np.trace(Sw) > np.finfo(np.float64).eps * spread:
+        raise ValueError(
+            "the within-class scatter is zero (singular): every class consists of identical samples "
+            f"(one sample per class, duplicated rows, or constant features; N={X.shape[0]}, "
+            f"C={C}). A discriminant needs within-class variation: use at least two different "
+            "samples in some class."
+        )
     if shrinkage is None:
         shrinkage = max(np.exp(-5 * power_iteration_eigmax(Sw, 3)), 1e-10)
     mu = np.trace(Sw) / d
@@ -77,6 +87,8 @@ def _confmix(X, y, C, proba, means):
     return p * X + (1 - p) * others[y]
 
 
+@validate_params({"shrinkage": [None, Interval(Real, 0, 1)], "official_dtype": [BOOLEAN],
+                  "official_nth_call": [Interval(Integral, 1, None)]}, method="sfda")
 def sfda(
     features,
     labels,
@@ -132,11 +144,10 @@ def sfda(
 
     Differences from the official code: float64 throughout; never mutates the input (see
     ``official_dtype``/``official_nth_call``); a singular shrunk scatter matrix raises a
-    ``ValueError`` (official: a ``LinAlgError`` from ``scipy.linalg.eigh``).
+    ``ValueError`` (official: a ``LinAlgError`` from ``scipy.linalg.eigh``), and so does a
+    zero within-class scatter (one sample per class, N = 2, identical rows within every
+    class, all-zero features; official: NaN).
     """
-    official_nth_call = check_positive_int(official_nth_call, "official_nth_call")
-    if shrinkage is not None and not (np.isfinite(shrinkage) and 0 <= shrinkage <= 1):
-        raise ValueError(f"shrinkage must be a number in [0, 1] or None, got {shrinkage!r}.")
     in_dtype = np.asarray(features).dtype
     X, y, _, C = check_features_labels(features, labels, method="SFDA")
     n = X.shape[0]
@@ -150,4 +161,5 @@ def sfda(
         proba, s, means = shrunk_lda_proba(X, y, C, None if shrinkage is None else float(shrinkage))
         X = mixed_round(_confmix(X, y, C, proba, means))
     proba, _, _ = shrunk_lda_proba(X, y, C, s)
-    return float(np.mean(proba[np.arange(n), y]))
+    return finite_result(np.mean(proba[np.arange(n), y]), method="sfda",
+                         hint="the features overflow the discriminant; standardise them.")

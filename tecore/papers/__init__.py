@@ -20,7 +20,8 @@ import importlib
 
 from tecore.papers._chapters import check_choices
 
-__all__ = ["published", "printed", "printed_tables", "medical", "gbc", "leep", "plots", "check_choices"]
+__all__ = ["published", "printed", "printed_tables", "medical", "gbc", "leep", "plots", "inventory", "display",
+           "check_choices"]
 _SUBMODULES = set(__all__) - {"check_choices"}
 
 
