@@ -43,6 +43,22 @@ def test_dca_batch_matches_hand_formula_and_contracts():
     np.testing.assert_allclose(got2, (np.eye(6) - C2) @ Z1 + C2 @ T, rtol=1e-10)
 
 
+def test_dca_wide_batch_and_self_target():
+    """B < D takes the B x B route, B > D the D x D one: same formula either way;
+    ``self_target=False`` removes diag(C) Ê."""
+    r = np.random.default_rng(2)
+    for B, D in ((3, 5), (7, 3)):
+        E, W = r.normal(size=(B, D)), r.normal(size=(D, D))
+        T = np.eye(D)[r.integers(0, 2, size=B)]
+        G = E @ E.T
+        C = 0.4 * G / np.linalg.eigvalsh(G)[-1]
+        want = (np.eye(B) - C) @ E @ W + C @ T
+        got = I.dca_step(torch.tensor(E), torch.tensor(W), torch.tensor(T), 0.4).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+        no_self = I.dca_step(torch.tensor(E), torch.tensor(W), torch.tensor(T), 0.4, self_target=False).numpy()
+        np.testing.assert_allclose(no_self, want - np.diag(np.diag(C)) @ T, rtol=1e-10, atol=1e-12)
+
+
 def test_dispersion_hand_computed():
     X = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [10.0, 14.0]])
     y = [0, 0, 1, 1]

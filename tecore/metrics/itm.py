@@ -119,12 +119,20 @@ def dca_step(E, W, target, eta: float, *, n_steps: int = 1, self_target: bool = 
     Z = E @ W
     src = E
     for _ in range(n_steps):
-        G = src @ src.T
-        S = src.detach()  # lambda_max(S Sᵀ) = lambda_max(Sᵀ S): solve the smaller eigenproblem
-        lam = torch.linalg.eigvalsh(S.T @ S if S.shape[1] < S.shape[0] else S @ S.T)[-1].clamp_min(1e-12)
-        Cm = (eta / lam) * G
-        Ct = Cm if self_target else Cm - torch.diag_embed(torch.diagonal(Cm))
-        Z = Z - Cm @ Z + Ct @ target
+        S = src.detach()
+        thin = src.shape[1] < src.shape[0]  # D < B: never form the B x B matrix
+        # lambda_max(S Sᵀ) = lambda_max(Sᵀ S): solve the smaller eigenproblem
+        lam = torch.linalg.eigvalsh(S.T @ S if thin else S @ S.T)[-1].clamp_min(1e-12)
+        k = eta / lam
+        if thin:
+            CZ, CT = src @ (src.T @ Z), src @ (src.T @ target)
+        else:
+            G = src @ src.T
+            CZ, CT = G @ Z, G @ target
+        CZ, CT = k * CZ, k * CT
+        if not self_target:  # drop diag(C) Ê, diag(C)_i = k |e_i|^2
+            CT = CT - (k * (src * src).sum(1, keepdim=True)) * target
+        Z = Z - CZ + CT
         src = Z
     return Z
 
