@@ -105,6 +105,7 @@ cache_dir = None  # None: $TECORE_CACHE
 device = "cpu"
 seed = 0
 # ITM on real features (runs offline): the `offline` zoo on small targets
+run_offline = True  # False: only the printed tables
 offline_zoo = "offline"
 offline_targets = ["fashion-mnist", "digits"]
 offline_per_class = 30  # images per class the estimators see (as in the offline chapter)
@@ -117,6 +118,7 @@ iterations = [100, 200, 500, 1000]  # Table 2's columns
 batch_sizes = [16, 64, 256]  # Fig. 4 (256 = the whole training split here)
 centre_kinds = ["onehot", "random", "pca", "laplacian"]  # Fig. 5
 seeds = [0, 1]  # Fig. 5, seed spread and tie rate
+n_jobs = 2  # processes for the ITM runs (each run is single-threaded and deterministic)
 
 # %%
 # Validate the parameters once: an unknown name fails here with the valid choices.
@@ -295,27 +297,29 @@ print(swaps.round(3).to_string())
 # $\tau_w$ is ITM's eq. 1 (`tecore.evaluate.weighted_tau_itm`).
 
 # %%
-import warnings
+if run_offline:
+    import warnings
 
-from tecore import experiment, finetune, itm_study
+    from tecore import experiment, finetune, itm_study
 
-warnings.filterwarnings("ignore")  # as in the offline chapter (tqdm, sklearn convergence)
-offline = experiment.run(offline_zoo, offline_targets, offline_metrics, per_class=offline_per_class,
-                         test_per_class=offline_test_per_class, image_size=offline_image_size, seed=seed,
-                         device=device, grad_probe=False, n_boot=200, data_dir=data_dir, cache_dir=cache_dir)
-pool = itm_study.load_pool(offline_zoo, offline_targets, per_class=offline_per_class,
-                           test_per_class=offline_test_per_class, image_size=offline_image_size, seed=seed,
-                           device=device, data_dir=data_dir, cache_dir=cache_dir)
-small = itm_study.reduce_pool(pool, n_components)
-ft = finetune.ground_truth(pd.read_csv(finetune.find_results(finetune_csv)))
-ft = ft.rename("truth").reset_index().rename(columns={"dataset": "target"})
-truths = {"fine-tuned": ft[ft.target.isin(offline_targets)], "linear probe": offline.truth}
+    warnings.filterwarnings("ignore")  # as in the offline chapter (tqdm, sklearn convergence)
+    offline = experiment.run(offline_zoo, offline_targets, offline_metrics, per_class=offline_per_class,
+                             test_per_class=offline_test_per_class, image_size=offline_image_size, seed=seed,
+                             device=device, grad_probe=False, n_boot=200, data_dir=data_dir, cache_dir=cache_dir)
+    pool = itm_study.load_pool(offline_zoo, offline_targets, per_class=offline_per_class,
+                               test_per_class=offline_test_per_class, image_size=offline_image_size, seed=seed,
+                               device=device, data_dir=data_dir, cache_dir=cache_dir)
+    small = itm_study.reduce_pool(pool, n_components)
+    ft = finetune.ground_truth(pd.read_csv(finetune.find_results(finetune_csv)))
+    ft = ft.rename("truth").reset_index().rename(columns={"dataset": "target"})
+    truths = {"fine-tuned": ft[ft.target.isin(offline_targets)], "linear probe": offline.truth}
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print({t: {m: X.shape for m, (X, _) in models.items()} for t, models in small.items()})
-print(pd.concat({k: v.pivot(index="model", columns="target", values="truth") for k, v in truths.items()},
-                axis=1).round(3).to_string())
+if run_offline:
+    print({t: {m: X.shape for m, (X, _) in models.items()} for t, models in small.items()})
+    print(pd.concat({k: v.pivot(index="model", columns="target", values="truth") for k, v in truths.items()},
+                    axis=1).round(3).to_string())
 
 # %% [markdown]
 # ### Table 2: standardisation × adaptive $\eta$ × iterations
@@ -325,27 +329,30 @@ print(pd.concat({k: v.pivot(index="model", columns="target", values="truth") for
 # log-likelihood at that iteration (see `tecore.itm`).
 
 # %%
-t2_runs = itm_study.run_grid(small, {"/".join(k): v for k, v in itm_study.TABLE2_SETTINGS.items()},
-                             n_iter=max(iterations), seeds=[seed])
-t2_runs = t2_runs[t2_runs.iteration.isin(iterations)]
-printed_t2 = printed.load("itm_table2", tidy=False)
-recomputed_t2 = {k: itm_study.table2_layout(itm_study.tau_grid(t2_runs, v)) for k, v in truths.items()}
+if run_offline:
+    t2_runs = itm_study.run_grid(small, {"/".join(k): v for k, v in itm_study.TABLE2_SETTINGS.items()},
+                                 n_iter=max(iterations), seeds=[seed], n_jobs=n_jobs)
+    t2_runs = t2_runs[t2_runs.iteration.isin(iterations)]
+    printed_t2 = printed.load("itm_table2", tidy=False)
+    recomputed_t2 = {k: itm_study.table2_layout(itm_study.tau_grid(t2_runs, v)) for k, v in truths.items()}
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(pd.concat({"ITM Table 2 (printed)": printed_t2, **{f"recomputed, vs {k}": v for k, v in recomputed_t2.items()}},
-                axis=1).round(3).to_string())
-print()
-print(t2_runs.groupby("setting").eta.agg(["min", "max"]).round(3).to_string())
+if run_offline:
+    print(pd.concat({"ITM Table 2 (printed)": printed_t2, **{f"recomputed, vs {k}": v for k, v in recomputed_t2.items()}},
+                    axis=1).round(3).to_string())
+    print()
+    print(t2_runs.groupby("setting").eta.agg(["min", "max"]).round(3).to_string())
 
 # %% [markdown]
 # Which of the trends that the paper's Sec. 4.4.2 reads from Table 2 does each table show?
 
 # %%
 # NBVAL_CHECK_OUTPUT
-claims = pd.DataFrame({"printed": itm_study.table2_claims(printed_t2),
-                       **{f"vs {k}": itm_study.table2_claims(v) for k, v in recomputed_t2.items()}})
-print(claims.to_string())
+if run_offline:
+    claims = pd.DataFrame({"printed": itm_study.table2_claims(printed_t2),
+                           **{f"vs {k}": itm_study.table2_claims(v) for k, v in recomputed_t2.items()}})
+    print(claims.to_string())
 
 # %% [markdown]
 # ### Fig. 4: batch size
@@ -355,19 +362,23 @@ print(claims.to_string())
 # 500 iterations. (The batch-256 runs are the one-hot runs of the next section.)
 
 # %%
-pc_runs = itm_study.run_grid(small, {k: {"centers": k} for k in centre_kinds}, n_iter=500, seeds=seeds)
-bs_runs = pd.concat([
-    itm_study.run_grid(small, {b: {"batch_size": b} for b in batch_sizes if b != 256}, n_iter=500, seeds=[seed]),
-    pc_runs[(pc_runs.setting == "onehot") & (pc_runs.seed == seed)].assign(setting=256)])
-bs_tau = pd.concat({k: itm_study.tau_grid(bs_runs[bs_runs.iteration.isin([100, 500])], v)
-                    .pivot(index="setting", columns="iteration", values="tau") for k, v in truths.items()}, axis=1)
-bs_tau.index.name = "batch size"
+if run_offline:
+    pc_runs = itm_study.run_grid(small, {k: {"centers": k} for k in centre_kinds}, n_iter=500, seeds=seeds,
+                                 n_jobs=n_jobs)
+    bs_runs = pd.concat([
+        itm_study.run_grid(small, {b: {"batch_size": b} for b in batch_sizes if b != 256}, n_iter=500,
+                           seeds=[seed], n_jobs=n_jobs),
+        pc_runs[(pc_runs.setting == "onehot") & (pc_runs.seed == seed)].assign(setting=256)])
+    bs_tau = pd.concat({k: itm_study.tau_grid(bs_runs[bs_runs.iteration.isin([100, 500])], v)
+                        .pivot(index="setting", columns="iteration", values="tau") for k, v in truths.items()}, axis=1)
+    bs_tau.index.name = "batch size"
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(bs_tau.round(3).to_string())
-print("tau_w at 500 it. rises with the batch size (vs fine-tuned):",
-      bool(bs_tau[("fine-tuned", 500)].is_monotonic_increasing))
+if run_offline:
+    print(bs_tau.round(3).to_string())
+    print("tau_w at 500 it. rises with the batch size (vs fine-tuned):",
+          bool(bs_tau[("fine-tuned", 500)].is_monotonic_increasing))
 
 # %% [markdown]
 # ### Fig. 5: the pseudo-centre kinds, over seeds
@@ -376,17 +387,19 @@ print("tau_w at 500 it. rises with the batch size (vs fine-tuned):",
 # randomness) are the default. Here over the seeds of the parameters, 500 iterations.
 
 # %%
-pc_runs = pc_runs[pc_runs.iteration == 500]
-pc_tau = pd.concat({k: itm_study.tau_grid(pc_runs, v, by=["setting"]).set_index("setting")[["tau", "tau_seed_sd"]]
-                    for k, v in truths.items()}, axis=1)
-pc_tau.index.name = "centres"
+if run_offline:
+    pc_runs = pc_runs[pc_runs.iteration == 500]
+    pc_tau = pd.concat({k: itm_study.tau_grid(pc_runs, v, by=["setting"]).set_index("setting")[["tau", "tau_seed_sd"]]
+                        for k, v in truths.items()}, axis=1)
+    pc_tau.index.name = "centres"
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(pc_tau.round(3).to_string())
-rng_kinds = pc_tau[("fine-tuned", "tau")].max() - pc_tau[("fine-tuned", "tau")].min()
-print(f"range of tau_w over the kinds (vs fine-tuned): {rng_kinds:.3f}; "
-      f"largest seed sd: {pc_tau[('fine-tuned', 'tau_seed_sd')].max():.3f}")
+if run_offline:
+    print(pc_tau.round(3).to_string())
+    rng_kinds = pc_tau[("fine-tuned", "tau")].max() - pc_tau[("fine-tuned", "tau")].min()
+    print(f"range of tau_w over the kinds (vs fine-tuned): {rng_kinds:.3f}; "
+          f"largest seed sd: {pc_tau[('fine-tuned', 'tau_seed_sd')].max():.3f}")
 
 # %% [markdown]
 # ### Seed spread and ties
@@ -399,13 +412,14 @@ print(f"range of tau_w over the kinds (vs fine-tuned): {rng_kinds:.3f}; "
 
 # %%
 # NBVAL_CHECK_OUTPUT
-onehot = pc_runs[pc_runs.setting == "onehot"]
-spread = itm_study.seed_spread(onehot, by=["setting"])
-print(spread.drop(columns="setting").round(3).to_string(index=False))
-print("models whose seed sd exceeds the gap to their nearest neighbour:",
-      int((spread["std"] > spread["gap"]).sum()), "of", len(spread))
-ties = pd.concat({s: itm_study.tie_rate(onehot, score=s, by=["setting"]) for s in ["log_likelihood", "accuracy"]})
-print(ties.droplevel(1).drop(columns="setting").round(3).to_string())
+if run_offline:
+    onehot = pc_runs[pc_runs.setting == "onehot"]
+    spread = itm_study.seed_spread(onehot, by=["setting"])
+    print(spread.drop(columns="setting").round(3).to_string(index=False))
+    print("models whose seed sd exceeds the gap to their nearest neighbour:",
+          int((spread["std"] > spread["gap"]).sum()), "of", len(spread))
+    ties = pd.concat({s: itm_study.tie_rate(onehot, score=s, by=["setting"]) for s in ["log_likelihood", "accuracy"]})
+    print(ties.droplevel(1).drop(columns="setting").round(3).to_string())
 
 # %% [markdown]
 # ### ITM next to LogME, SFDA, PED and NCTI
@@ -414,24 +428,26 @@ print(ties.droplevel(1).drop(columns="setting").round(3).to_string())
 # components, over the seeds (mean and range of its per-seed $\tau_w$).
 
 # %%
-others = offline.scores[["target", "model", "metric", "score"]]
-itm_scores = onehot.groupby(["seed", "target", "model"]).log_likelihood.first().rename("score").reset_index()
-rows = []
-for k, v in truths.items():
-    for metric, g in others.groupby("metric"):
-        tau_t = itm_study.tau_grid(g.assign(seed=0, setting=metric), v, score="score", by=["setting"])
-        rows.append({"truth": k, "metric": metric, "tau": tau_t.tau.iloc[0]})
-    per_seed = itm_study.tau_grid(itm_scores.assign(setting="itm"), v, score="score", by=["setting", "seed"])
-    rows.append({"truth": k, "metric": "itm", "tau": per_seed.tau.mean(),
-                 "seed_min": per_seed.tau.min(), "seed_max": per_seed.tau.max()})
-side_by_side = pd.DataFrame(rows).set_index(["truth", "metric"])
+if run_offline:
+    others = offline.scores[["target", "model", "metric", "score"]]
+    itm_scores = onehot.groupby(["seed", "target", "model"]).log_likelihood.first().rename("score").reset_index()
+    rows = []
+    for k, v in truths.items():
+        for metric, g in others.groupby("metric"):
+            tau_t = itm_study.tau_grid(g.assign(seed=0, setting=metric), v, score="score", by=["setting"])
+            rows.append({"truth": k, "metric": metric, "tau": tau_t.tau.iloc[0]})
+        per_seed = itm_study.tau_grid(itm_scores.assign(setting="itm"), v, score="score", by=["setting", "seed"])
+        rows.append({"truth": k, "metric": "itm", "tau": per_seed.tau.mean(),
+                     "seed_min": per_seed.tau.min(), "seed_max": per_seed.tau.max()})
+    side_by_side = pd.DataFrame(rows).set_index(["truth", "metric"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(side_by_side.round(3).to_string())
-print()
-print("ITM Table 1, average tau_w of the same methods:")
-print(tau_w.loc[["itm", "logme", "sfda", "ped"], "average"].round(3).to_string())
+if run_offline:
+    print(side_by_side.round(3).to_string())
+    print()
+    print("ITM Table 1, average tau_w of the same methods:")
+    print(tau_w.loc[["itm", "logme", "sfda", "ped"], "average"].round(3).to_string())
 
 # %% [markdown]
 # ## Recomputing Table 1 (`source="recompute"`)

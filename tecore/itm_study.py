@@ -60,27 +60,37 @@ def reduce_pool(pool: Mapping, n_components: int = 64) -> dict:
     return out
 
 
+def _one_run(X, y, label, seed, target, model, args) -> list[dict]:
+    from tecore.metrics.itm import itm
+
+    _, det = itm(X, y, random_state=int(seed), return_details=True, **args)
+    return [{"setting": label, "seed": int(seed), "target": target, "model": model, **h, "eta": det["eta"]}
+            for h in det["history"]]
+
+
 def run_grid(pool: Mapping, settings: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,),
-             n_iter: int = 500, eval_every: int = 100, **common) -> pd.DataFrame:
+             n_iter: int = 500, eval_every: int = 100, n_jobs: int = 1, **common) -> pd.DataFrame:
     """ITM for every (setting, seed, target, model); one row per evaluation.
 
     ``settings`` maps a label to keyword arguments of :func:`tecore.metrics.itm.itm` (they
-    override ``common``). Returns ``setting, seed, target, model, iteration, accuracy,
-    log_likelihood, eta``.
+    override ``common``). ``n_jobs`` > 1 runs the calls in that many processes (joblib);
+    each call is single-threaded and deterministic, so the table does not depend on it.
+    Returns ``setting, seed, target, model, iteration, accuracy, log_likelihood, eta``.
     """
-    from tecore.metrics.itm import itm
-
-    rows = []
+    jobs = []
     for label, kw in settings.items():
         args = {"n_iter": n_iter, "eval_every": eval_every, **common, **dict(kw)}
         for seed in seeds:
             for target, models in pool.items():
                 for m, (X, y) in models.items():
-                    _, det = itm(X, y, random_state=int(seed), return_details=True, **args)
-                    for h in det["history"]:
-                        rows.append({"setting": label, "seed": int(seed), "target": target, "model": m,
-                                     **h, "eta": det["eta"]})
-    return pd.DataFrame(rows)
+                    jobs.append((X, y, label, seed, target, m, args))
+    if n_jobs == 1:
+        parts = [_one_run(*j) for j in jobs]
+    else:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs)(delayed(_one_run)(*j) for j in jobs)
+    return pd.DataFrame([row for part in parts for row in part])
 
 
 def tau_grid(runs: pd.DataFrame, truth: pd.DataFrame, *, score: str = "log_likelihood",
