@@ -106,10 +106,11 @@ def tau_grid(runs: pd.DataFrame, truth: pd.DataFrame, *, score: str = "log_likel
     merged = runs.merge(truth[["target", "model", "truth"]], on=["target", "model"])
     if merged.empty:
         raise ValueError("no (target, model) of the runs has a ground truth; check the names.")
-    per = (merged.groupby(by + ["seed", "target"])
+    keys = list(dict.fromkeys(by + ["seed", "target"]))
+    per = (merged.groupby(keys)
            .apply(lambda g: f(g[score].to_numpy(), g["truth"].to_numpy()), include_groups=False)
            .rename("tau").reset_index())
-    per_seed = per.groupby(by + ["seed"])["tau"].mean().rename("tau").reset_index()
+    per_seed = per.groupby(list(dict.fromkeys(by + ["seed"])))["tau"].mean().rename("tau").reset_index()
     out = per_seed.groupby(by)["tau"].agg(tau="mean", tau_seed_sd="std").reset_index()
     out["n_targets"] = per.groupby(by)["target"].nunique().to_numpy()
     return out

@@ -75,8 +75,9 @@ def test_dispersion_hand_computed():
 def test_adaptive_eta_eq12():
     assert I.adaptive_eta(0.8, eta_base=0.5, dis_base=0.8) == pytest.approx(0.5)
     assert I.adaptive_eta(1.0, eta_base=0.5, dis_base=0.8) == pytest.approx(1 - 0.5 * 0.8)
-    assert I.adaptive_eta(0.6) == 0.0  # tecore's anchor: eta = 0 at dis = 0.6
-    assert I.adaptive_eta(0.8) == pytest.approx(1 - 0.6 / 0.8)
+    assert I.adaptive_eta(0.85) == pytest.approx(0.3)  # tecore's anchor
+    assert I.adaptive_eta(0.8) == pytest.approx(1 - 0.7 * 0.85 / 0.8)
+    assert I.adaptive_eta(0.59) == 0.0
     assert I.adaptive_eta(0.9) > I.adaptive_eta(0.85)  # more dispersed -> larger eta
     assert I.adaptive_eta(0.1) == 0.0  # clipped
     # eq. 11: (1 - eta_i) / (1 - eta_j) = dis_j / dis_i whatever the anchor

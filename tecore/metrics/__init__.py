@@ -174,7 +174,7 @@ _SPECS = [
         "(arXiv 2510.23145); no public code, implemented from the paper",
         {"n_iter": 500, "batch_size": 256, "lr": 5e-3, "val_fraction": 0.2, "eval_every": 100,
          "n_steps": 1, "pc_weight": 0.0, "standardize": True, "adaptive": True, "centers": "onehot",
-         "eta_base": 0.0, "dis_base": 0.6, "score": "log_likelihood", "select": "last", "random_state": 0},
+         "eta_base": 0.3, "dis_base": 0.85, "score": "log_likelihood", "select": "last", "random_state": 0},
         needs_torch=True,
     ),
     MetricSpec(

@@ -20,8 +20,8 @@ from tecore.metrics._stats import class_means
 __all__ = ["itm", "itm_seeds", "dca_step", "dispersion", "adaptive_eta", "pseudo_centers", "CENTERS"]
 
 CENTERS = ("onehot", "random", "pca", "laplacian")
-ETA_BASE = 0.0
-DIS_BASE = 0.6
+ETA_BASE = 0.3
+DIS_BASE = 0.85
 
 
 def _standardize(X: np.ndarray, scale: str = "zscore") -> np.ndarray:
@@ -56,8 +56,10 @@ def adaptive_eta(dis: float, *, eta_base: float = ETA_BASE, dis_base: float = DI
     larger DCA coefficient (they have further to travel to the pseudo-centres); a model with
     ``dis == dis_base`` gets ``eta_base``. Eq. 11 fixes the *ratios* (1 - eta_i)/(1 - eta_j)
     = dis_j/dis_i; the anchor only sets the level. The absolute spread of eta over a pool is
-    largest when eta_base = 0 sits at the lowest dispersion expected, so tecore anchors
-    eta = 0 at dis = 0.6 (the paper gives no values; see :func:`itm`).
+    largest when eta reaches 0 just below the lowest dispersion expected: tecore's anchor,
+    eta_base = 0.3 at dis_base = 0.85, gives eta = 1 - 0.595 / dis (0 at dis = 0.595) and
+    0.3 to a model of typical dispersion, the value every model gets with ``adaptive=False``
+    (the paper gives no values; see :func:`itm`).
     """
     if not dis > 0:
         raise ValueError(f"the dispersion must be > 0, got {dis!r}; the features are constant "
@@ -279,9 +281,12 @@ def itm(
       (1 - eta_i)/(1 - eta_j) = dis_j/dis_i, so the anchor only sets the level; the spread
       of eta over a pool is largest with eta_base = 0 at the lowest dispersion expected.
       The dispersion (divided by sqrt(D), so it means the same for every D; ~1 without class
-      structure) of the offline zoo's real features is 0.76-0.94; tecore anchors eta = 0 at
-      dis = 0.6 and clips to [0, 0.99]. Before (eta 0.5 at 0.8): eta 0.474-0.574 on the
-      offline zoo and 0.576-0.597 on synthetic pools; now 0.21-0.36 on the offline zoo.
+      structure) of the offline zoo's real features is 0.76-0.94 (median ~0.85); tecore
+      anchors eta_base = 0.3 at dis_base = 0.85, i.e. eta = 1 - 0.595/dis, 0 just below the
+      lowest dispersion seen, and clips to [0, 0.99]; ``adaptive=False`` gives every model
+      eta_base = 0.3. Before (eta 0.5 at 0.8): eta 0.474-0.574 on the offline zoo and
+      0.576-0.597 on synthetic pools; now 0.22-0.37 on the offline zoo (spread 0.15 instead
+      of 0.10; eq. 11 allows no more without negative eta).
     * **Validation batches** (``val_dca``). "Training and validation batch sizes must remain
       consistent" implies DCA on validation batches, but DCA needs the labels (Ê). tecore
       validates h(E W) without DCA (no validation label enters a prediction), in batches of
