@@ -4,8 +4,8 @@ per-iteration eigenproblem under different torch thread settings.
 Inputs: N = 1000 samples of C = 10 Gaussian classes in D dimensions (deterministic). For each
 (dtype, n_threads) the table gives the wall-clock seconds of one ``tecore.itm`` call with
 default settings (minimum over ``--repeats``), and the seconds of ``torch.linalg.eigvalsh`` on a
-256 x 256 Gram matrix with torch's default threads and with one thread (the eigenproblem DCA
-solves every iteration). The caller's torch thread count is left as it was.
+256 x 256 Gram matrix with torch's default threads, one thread and one per core (the
+eigenproblem DCA solves every iteration). The caller's torch thread count is left as it was.
 
 Usage::
 
@@ -72,10 +72,11 @@ def main(argv=None) -> str:
     G = E @ E.T
     lines += ["", "Eigenvalues of a 256 x 256 Gram matrix (`torch.linalg.eigvalsh`, float64), the "
               "per-iteration eigenproblem of DCA:", "", "| torch threads | ms per call |", "|---:|---:|"]
-    for nt in sorted({default_threads, 1}, reverse=True):
+    for nt in sorted({default_threads, 1, os.cpu_count() or 1}, reverse=True):
         torch.set_num_threads(nt)
         s = _time(lambda: torch.linalg.eigvalsh(G), 20)
         lines.append(f"| {nt} | {1000 * s:.1f} |")
+    lines += ["", f"Load average at the end: {os.getloadavg()[0]:.1f}."]
     torch.set_num_threads(default_threads)
     text = "\n".join(lines) + "\n"
     if a.out:
