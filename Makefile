@@ -9,7 +9,6 @@ SHARED ?= $(abspath ../shared)
 # Local mirrors (searched before anything is downloaded). Override on your own machine.
 export TECORE_DATA_MIRROR ?= $(SHARED)/data
 export TECORE_PUBLISHED_MIRROR ?= $(SHARED)/published
-export TECORE_PAPERS_DIR ?= $(SHARED)/papers
 export FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
 export MPLBACKEND ?= Agg
 

@@ -75,7 +75,7 @@ def _torchvision_stand_in(arch: str, size: int):
 
     mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
     spec = types.SimpleNamespace(name=f"tv:{arch}", input_size=size, mean=mean, std=std,
-                                 grad_layers=None, weights_sha256="random-init")
+                                 grad_layers=None)
     pre = T.Compose([T.Resize((size, size)), T.ToTensor(), T.Normalize(mean, std)])
     return Wrapped(), pre, spec
 

@@ -58,7 +58,7 @@ def main(argv=None):
         tr, va, te = splits(t)
         finetune.run_grid(factories, tr, va, te, PROTOCOL, dataset=t, out=a.out, device=a.device)
     gt = finetune.ground_truth(a.out)
-    print(gt.unstack("dataset").round(3).to_string())
+    print(gt.pivot(index="model", columns="target", values="truth").round(3).to_string())
 
 
 if __name__ == "__main__":

@@ -72,29 +72,30 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import printed, published
+from tecore import evaluate
+from tecore.papers import check_choices, gbc, printed, published
 
-source = printed.check_choices(source, ["published", "recompute"], "source")[0]
+source = check_choices(source, ["published", "recompute"], "source")[0]
 metrics = [tecore.get_metric(m).name for m in metrics]
-settings = printed.check_choices(settings, ["finetuned", "frozen"], "setting")
-tau_fn = printed.check_choices(
+settings = check_choices(settings, ["finetuned", "frozen"], "setting")
+tau_fn = check_choices(
     tau, ["weighted_tau", "weighted_tau_itm", "kendall_tau", "spearman_rho", "pearson_r"], "tau"
 )[0]
 if source == "published":
-    table = printed.tidy_stable_transfer(published.stable_transfer_table())
-    metrics = printed.check_choices(metrics, sorted(table["metric"].unique()), "metric (in the published table)")
-    targets = printed.check_choices(targets, sorted(table["dataset"].unique()), "target")
+    table = gbc.tidy_stable_transfer(published.stable_transfer_table())
+    metrics = check_choices(metrics, sorted(table["metric"].unique()), "metric (in the published table)")
+    targets = check_choices(targets, sorted(table["target"].unique()), "target")
     all_models = sorted(table["model"].unique())
     if architectures == "gbc9":
         architectures = list(printed.GBC_ARCHITECTURES)
     elif architectures == "all":
         architectures = all_models
-    architectures = printed.check_choices(architectures, all_models, "architecture")
+    architectures = check_choices(architectures, all_models, "architecture")
 else:
     from tecore import data, zoo as zoo_registry
 
     zoo_models = zoo_registry.collection(zoo)  # ValueError naming the collections if unknown
-    targets = printed.check_choices(targets, data.list_datasets(), "dataset")
+    targets = check_choices(targets, data.list_datasets(), "dataset")
 pd.set_option("display.precision", 3)
 
 # %% [markdown]
@@ -107,7 +108,7 @@ pd.set_option("display.precision", 3)
 
 # %%
 if source == "published":
-    rows = table[table["metric"].isin(metrics) & table["dataset"].isin(targets)
+    rows = table[table["metric"].isin(metrics) & table["target"].isin(targets)
                  & table["model"].isin(architectures) & table["backbone"].isin(settings)]
 else:
     # Recompute: extract features with each model of the zoo (cached), score them with
@@ -125,26 +126,26 @@ else:
         truth = {m: finetune.linear_probe(feats[m].features, feats[m].labels,
                                           tests[m].features, tests[m].labels, seed=seed)["score"]
                  for m in zoo_models}
-        scores["accuracy"] = scores["model"].map(truth)
-        scores["dataset"], scores["backbone"] = target, "frozen"
+        scores["truth"] = scores["model"].map(truth)
+        scores["target"], scores["backbone"] = target, "frozen"
         parts.append(scores)
     rows = pd.concat(parts, ignore_index=True)
     settings, architectures = ["frozen"], list(zoo_models)
 print(f"{len(rows)} rows: {rows['metric'].nunique()} metrics x {rows['model'].nunique()} "
-      f"architectures x {rows['dataset'].nunique()} targets x {rows['backbone'].nunique()} settings")
+      f"architectures x {rows['target'].nunique()} targets x {rows['backbone'].nunique()} settings")
 rows.head()
 
 # %% [markdown]
 # ## $\tau_w$ per target and metric
 #
 # For every setting, target and metric: $\tau_w$ between the metric's scores and the test
-# accuracies of the architectures (`tecore.evaluate.weighted_tau`, which is
+# accuracies of the architectures (`tecore.evaluate.rank_table` with `weighted_tau`, which is
 # `scipy.stats.weightedtau` with its defaults: hyperbolic weights, averaged over both
 # rankings). Higher is better; 1 is a perfect ranking.
 
 # %%
-taus = {s: printed.tau_by(rows[rows["backbone"] == s], score="score", truth="accuracy",
-                          index="metric", columns="dataset", fn=tau_fn)
+taus = {s: evaluate.rank_table(rows[rows["backbone"] == s], None, by=["metric", "target"], stats=tau_fn,
+                              tie_digits=None).pivot(index="metric", columns="target", values=tau_fn)
         for s in settings}
 summary = pd.concat(taus, names=["setting"])
 summary["average"] = summary.mean(axis=1)
@@ -156,7 +157,7 @@ print(summary.round(3).to_string())
 # %% [markdown]
 # ## Beside GBC Table 1
 #
-# GBC Table 1 (typed in: `tecore.printed.load("gbc_table1")`) has 4 metrics x 8 targets
+# GBC Table 1 (typed in: `tecore.papers.printed.load("gbc_table1")`) has 4 metrics x 8 targets
 # (no DTD, no N-LEEP) on 9 architectures. What is comparable, and what is not:
 #
 # * **Comparable:** the targets (the same 8 datasets, TFDS names here), the metrics' idea
@@ -204,14 +205,14 @@ print(claim.round(3).to_string())
 # same plot for its own runs; an increasing trend is what a good metric shows.
 
 # %%
-from tecore import plots
+from tecore.papers import plots
 
 setting = "finetuned" if "finetuned" in settings else settings[0]
 one = rows[rows["backbone"] == setting]
 fig = plots.score_vs_truth_grid(
-    one[["model", "metric", "dataset", "score"]],
-    one[["model", "dataset", "accuracy"]].drop_duplicates(),
-    col="metric", row="dataset", label_points=False, ylabel=f"test accuracy ({setting})",
+    one[["model", "metric", "target", "score"]],
+    one[["model", "target", "truth"]].drop_duplicates(),
+    col="metric", row="target", label_points=False, ylabel=f"test accuracy ({setting})",
 )
 
 # %% [markdown]

@@ -53,7 +53,7 @@
 # `scipy.stats.weightedtau` (`tecore.evaluate.weighted_tau`).
 #
 # **What this chapter checks offline.** ITM publishes neither code nor scores, only its
-# tables. We type in Tables 1–4 (`tecore.printed`), check them against each other and
+# tables. We type in Tables 1–4 (`tecore.papers.printed`), check them against each other and
 # against what a Kendall $\tau$ over 10 models can be, and use the ground truth of Table 3
 # to show how the two $\tau_w$ definitions differ. Then `tecore.itm` runs on real features
 # of the `offline` zoo: Table 2's ablation, Figs. 4 and 5, the seed spread and the tie
@@ -128,14 +128,15 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import evaluate, printed
+from tecore import evaluate
+from tecore.papers import check_choices, printed
 
-source = printed.check_choices(source, ["published", "recompute"], "source")[0]
+source = check_choices(source, ["published", "recompute"], "source")[0]
 paper_datasets = list(printed.get("itm_table3").frame.columns)
-datasets = printed.check_choices(datasets, paper_datasets, "dataset (of ITM Table 1)")
-printed.check_choices(list(methods), list(printed.get("itm_table1_tau").frame.index), "ITM Table 1 row")
+datasets = check_choices(datasets, paper_datasets, "dataset (of ITM Table 1)")
+check_choices(list(methods), list(printed.get("itm_table1_tau").frame.index), "ITM Table 1 row")
 methods = {row: tecore.get_metric(m).name for row, m in methods.items()}
-tau_fn = printed.check_choices(
+tau_fn = check_choices(
     tau, ["weighted_tau", "weighted_tau_itm", "kendall_tau", "spearman_rho", "pearson_r"], "tau"
 )[0]
 if source == "recompute":
@@ -294,7 +295,7 @@ print(swaps.round(3).to_string())
 #   like $D^2$: on a shared 2-core CPU one run of 1000 iterations at $D = 1280$ takes minutes,
 #   and this chapter needs several hundred runs. Each model's features are therefore
 #   projected on their 64 leading principal axes (centred, not scaled, so the
-#   standardisation ablation still sees unequal variances; `tecore.itm_study.reduce_pool`).
+#   standardisation ablation still sees unequal variances; `tecore.papers.itm.reduce_pool`).
 #   LogME, SFDA, PED and NCTI see the full features.
 #
 # Ground truth: (a) the fine-tuned accuracies in `groundtruth/offline_finetune.csv` (a
@@ -306,16 +307,17 @@ print(swaps.round(3).to_string())
 if run_offline:
     import warnings
 
-    from tecore import experiment, finetune, itm_study
+    from tecore import experiment, finetune
+    from tecore.papers import itm as itm_paper
 
     warnings.filterwarnings("ignore")  # as in the offline chapter (tqdm, sklearn convergence)
     offline = experiment.run(offline_zoo, offline_targets, offline_metrics, per_class=offline_per_class,
                              test_per_class=offline_test_per_class, image_size=offline_image_size, seed=seed,
                              device=device, grad_probe=False, n_boot=200, data_dir=data_dir, cache_dir=cache_dir)
-    pool = itm_study.load_pool(offline_zoo, offline_targets, per_class=offline_per_class,
+    pool = itm_paper.load_pool(offline_zoo, offline_targets, per_class=offline_per_class,
                                test_per_class=offline_test_per_class, image_size=offline_image_size, seed=seed,
                                device=device, data_dir=data_dir, cache_dir=cache_dir)
-    small = itm_study.reduce_pool(pool, n_components)
+    small = itm_paper.reduce_pool(pool, n_components)
     ft = finetune.ground_truth(pd.read_csv(finetune.find_results(finetune_csv)))
     ft = ft.rename("truth").reset_index().rename(columns={"dataset": "target"})
     truths = {"fine-tuned": ft[ft.target.isin(offline_targets)], "linear probe": offline.truth}
@@ -336,11 +338,11 @@ if run_offline:
 
 # %%
 if run_offline:
-    t2_runs = itm_study.run_grid(small, {"/".join(k): v for k, v in itm_study.TABLE2_SETTINGS.items()},
+    t2_runs = itm_paper.run_grid(small, {"/".join(k): v for k, v in itm_paper.TABLE2_SETTINGS.items()},
                                  n_iter=max(iterations), seeds=[seed], n_jobs=n_jobs)
     t2_runs = t2_runs[t2_runs.iteration.isin(iterations)]
     printed_t2 = printed.load("itm_table2", tidy=False)
-    recomputed_t2 = {k: itm_study.table2_layout(itm_study.tau_grid(t2_runs, v)) for k, v in truths.items()}
+    recomputed_t2 = {k: itm_paper.table2_layout(itm_paper.tau_grid(t2_runs, v)) for k, v in truths.items()}
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -356,8 +358,8 @@ if run_offline:
 # %%
 # NBVAL_CHECK_OUTPUT
 if run_offline:
-    claims = pd.DataFrame({"printed": itm_study.table2_claims(printed_t2),
-                           **{f"vs {k}": itm_study.table2_claims(v) for k, v in recomputed_t2.items()}})
+    claims = pd.DataFrame({"printed": itm_paper.table2_claims(printed_t2),
+                           **{f"vs {k}": itm_paper.table2_claims(v) for k, v in recomputed_t2.items()}})
     print(claims.to_string())
 
 # %% [markdown]
@@ -369,13 +371,13 @@ if run_offline:
 
 # %%
 if run_offline:
-    pc_runs = itm_study.run_grid(small, {k: {"centers": k} for k in centre_kinds}, n_iter=500, seeds=seeds,
+    pc_runs = itm_paper.run_grid(small, {k: {"centers": k} for k in centre_kinds}, n_iter=500, seeds=seeds,
                                  n_jobs=n_jobs)
     bs_runs = pd.concat([
-        itm_study.run_grid(small, {b: {"batch_size": b} for b in batch_sizes if b != 256}, n_iter=500,
+        itm_paper.run_grid(small, {b: {"batch_size": b} for b in batch_sizes if b != 256}, n_iter=500,
                            seeds=[seed], n_jobs=n_jobs),
         pc_runs[(pc_runs.setting == "onehot") & (pc_runs.seed == seed)].assign(setting=256)])
-    bs_tau = pd.concat({k: itm_study.tau_grid(bs_runs[bs_runs.iteration.isin([100, 500])], v)
+    bs_tau = pd.concat({k: itm_paper.tau_grid(bs_runs[bs_runs.iteration.isin([100, 500])], v)
                         .pivot(index="setting", columns="iteration", values="tau") for k, v in truths.items()}, axis=1)
     bs_tau.index.name = "batch size"
 
@@ -395,7 +397,7 @@ if run_offline:
 # %%
 if run_offline:
     pc_runs = pc_runs[pc_runs.iteration == 500]
-    pc_tau = pd.concat({k: itm_study.tau_grid(pc_runs, v, by=["setting"]).set_index("setting")[["tau", "tau_seed_sd"]]
+    pc_tau = pd.concat({k: itm_paper.tau_grid(pc_runs, v, by=["setting"]).set_index("setting")[["tau", "tau_seed_sd"]]
                         for k, v in truths.items()}, axis=1)
     pc_tau.index.name = "centres"
 
@@ -420,11 +422,11 @@ if run_offline:
 # NBVAL_CHECK_OUTPUT
 if run_offline:
     onehot = pc_runs[pc_runs.setting == "onehot"]
-    spread = itm_study.seed_spread(onehot, by=["setting"])
+    spread = itm_paper.seed_spread(onehot, by=["setting"])
     print(spread.drop(columns="setting").round(3).to_string(index=False))
     print("models whose seed sd exceeds the gap to their nearest neighbour:",
           int((spread["std"] > spread["gap"]).sum()), "of", len(spread))
-    ties = pd.concat({s: itm_study.tie_rate(onehot, score=s, by=["setting"]) for s in ["log_likelihood", "accuracy"]})
+    ties = pd.concat({s: itm_paper.tie_rate(onehot, score=s, by=["setting"]) for s in ["log_likelihood", "accuracy"]})
     print(ties.droplevel(1).drop(columns="setting").round(3).to_string())
 
 # %% [markdown]
@@ -440,9 +442,9 @@ if run_offline:
     rows = []
     for k, v in truths.items():
         for metric, g in others.groupby("metric"):
-            tau_t = itm_study.tau_grid(g.assign(seed=0, setting=metric), v, score="score", by=["setting"])
+            tau_t = itm_paper.tau_grid(g.assign(seed=0, setting=metric), v, score="score", by=["setting"])
             rows.append({"truth": k, "metric": metric, "tau": tau_t.tau.iloc[0]})
-        per_seed = itm_study.tau_grid(itm_scores.assign(setting="itm"), v, score="score", by=["setting", "seed"])
+        per_seed = itm_paper.tau_grid(itm_scores.assign(setting="itm"), v, score="score", by=["setting", "seed"])
         rows.append({"truth": k, "metric": "itm", "tau": per_seed.tau.mean(),
                      "seed_min": per_seed.tau.min(), "seed_max": per_seed.tau.max()})
     side_by_side = pd.DataFrame(rows).set_index(["truth", "metric"])
@@ -466,19 +468,17 @@ if run_offline:
 if source == "recompute":
     from tecore import extract, pool
 
-    truth_tidy = printed.load("itm_table3")
+    truth = printed.load("itm_table3", tidy=False)  # models x datasets, test accuracy (%)
     parts = []
     for name in datasets:
         ds = data.load(printed.DATASET_ALIASES.get(name, name), "train", per_class=per_class,
                        seed=seed, root=data_dir)
         feats = {m: extract.extract(m, ds, device=device, cache_dir=cache_dir) for m in zoo_models}
         scores = pool.score_pool(feats, list(methods.values()), progress=False)
-        scores["dataset"] = name
-        parts.append(scores)
-    scores = pd.concat(parts, ignore_index=True).merge(truth_tidy, on=["model", "dataset"])
-    scores["method"] = scores["metric"].map({m: row for row, m in methods.items()})
-    recomputed = printed.tau_by(scores, score="score", truth="accuracy", index="method",
-                                columns="dataset", fn=tau_fn)
+        scores["metric"] = scores["metric"].map({m: row for row, m in methods.items()})  # Table 1's rows
+        taus = evaluate.rank_table(scores, truth[name], by="metric", stats=tau_fn)
+        parts.append(taus.set_index("metric")[tau_fn].rename(name))
+    recomputed = pd.concat(parts, axis=1)
     cells, n_match, n_total = printed.compare(tau_w.drop(columns="average"), recomputed, tol=0.01)
     print(f"{n_match} of {n_total} cells within 0.01 of ITM Table 1")
     display(cells.round(3))  # noqa: F821 (IPython)

@@ -76,11 +76,12 @@ import numpy as np
 import pandas as pd
 
 import tecore
-from tecore import data, evaluate, experiment, extract, finetune, printed, zoo
+from tecore import data, evaluate, extract, finetune, zoo
+from tecore.papers import check_choices, leep
 
-source = printed.check_choices(source, ["recompute"], "source")[0]
+source = check_choices(source, ["recompute"], "source")[0]
 zoo.get_spec(model)  # ValueError naming the registered models if unknown
-dataset = printed.check_choices(dataset, data.list_datasets(), "dataset")[0]
+dataset = check_choices(dataset, data.list_datasets(), "dataset")[0]
 specs = {m: tecore.get_metric(m) for m in metrics}
 if not 2 <= min_classes <= max_classes:
     raise ValueError(f"need 2 <= min_classes <= max_classes, got {min_classes}, {max_classes}")
@@ -104,12 +105,12 @@ print(f_test)
 # ## Random target tasks
 #
 # Each task keeps the images of a random subset of 2 to 10 classes
-# (`tecore.printed.random_class_tasks`, fixed seed), relabelled $0..k-1$ by the metrics'
+# (`tecore.papers.leep.random_class_tasks`, fixed seed), relabelled $0..k-1$ by the metrics'
 # input checks.
 
 # %%
-tasks = printed.random_class_tasks(np.unique(f_train.labels), n_tasks, min_classes=min_classes,
-                                   max_classes=max_classes, seed=seed)
+tasks = leep.random_class_tasks(np.unique(f_train.labels), n_tasks, min_classes=min_classes,
+                                max_classes=max_classes, seed=seed)
 inputs = {"features": f_train.features, "probs": f_train.probs}
 rows = []
 for t, classes in enumerate(tasks):
@@ -128,20 +129,18 @@ tasks_table.head(10)
 # ## Correlation with the transferred accuracy
 #
 # Over the random tasks: Pearson's $r$ (what LEEP reports), and $\tau_w$
-# (`tecore.evaluate.weighted_tau`). Tasks with fewer classes are easier, and all three
+# (`tecore.evaluate.rank_table`, which compares scores at 10 significant digits: scores
+# equal up to rounding are ties — H-score is exactly C - 1 here, see below). Tasks with fewer classes are easier, and all three
 # scores also move with the number of classes, so — as in the paper, whose random tasks
 # also vary in size — the correlation mixes "how hard is the task" with "how well does the
 # source model's knowledge fit it".
 
 # %%
-# scores equal up to rounding are ties (H-score is exactly C - 1 here, see below)
-scores = pd.DataFrame({name: experiment.snap_ties(tasks_table[name]) for name in specs})
-corr = pd.DataFrame({
-    name: {"pearson_r": evaluate.pearson_r(scores[name], tasks_table["accuracy"]),
-           "weighted_tau": evaluate.weighted_tau(scores[name], tasks_table["accuracy"])}
-    for name in specs
-}).T
-corr.index.name = "metric"
+# the tasks are the ranked items: one "model" row per (task, metric)
+per_task = tasks_table.melt(id_vars=["task"], value_vars=list(specs), var_name="metric",
+                           value_name="score").rename(columns={"task": "model"})
+corr = evaluate.rank_table(per_task, tasks_table.set_index("task")["accuracy"], by="metric",
+                           stats=["pearson_r", "weighted_tau"]).set_index("metric")[["pearson_r", "weighted_tau"]]
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -155,14 +154,12 @@ print(corr.round(3).to_string())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-levels = printed.transferability_levels(tasks_table["leep"], tasks_table["accuracy"], n_levels=n_levels)
+levels = leep.transferability_levels(tasks_table["leep"], tasks_table["accuracy"], n_levels=n_levels)
 print(levels.round(3).to_string(index=False))
 
 # %%
-from tecore import plots
+from tecore.papers import plots
 
-per_task = tasks_table.melt(id_vars=["task"], value_vars=list(specs), var_name="metric",
-                           value_name="score").rename(columns={"task": "model"})
 fig = plots.score_vs_truth_grid(per_task, tasks_table.set_index("task")["accuracy"], col="metric",
                                 label_points=False, ylabel="linear-probe accuracy")
 

@@ -65,14 +65,15 @@ import warnings
 import pandas as pd
 
 import tecore
-from tecore import evaluate, plots, printed, published
+from tecore import evaluate
+from tecore.papers import check_choices, medical, plots, printed
 
 warnings.filterwarnings("ignore", category=evaluate.ConstantInputWarning)
-experiments = printed.check_choices(experiments, ["dataset", "model"], "experiment")
-targets = printed.check_choices(targets, list(published.MEDICAL_TARGETS), "target")
-methods = printed.check_choices(methods, list(published.MEDICAL_METHODS), "method")
-convention = printed.check_choices(convention, ["paper", "raw"], "convention")[0]
-tau_fn = getattr(evaluate, printed.check_choices(tau, ["weighted_tau", "weighted_tau_itm", "kendall_tau"], "tau")[0])
+experiments = check_choices(experiments, ["dataset", "model"], "experiment")
+targets = check_choices(targets, list(medical.TARGETS), "target")
+methods = check_choices(methods, list(medical.METHODS), "method")
+convention = check_choices(convention, ["paper", "raw"], "convention")[0]
+tau = check_choices(tau, ["weighted_tau", "weighted_tau_itm", "kendall_tau"], "tau")[0]
 if published_dir is not None:
     os.environ["TECORE_PUBLISHED_MIRROR"] = str(published_dir)
 pd.set_option("display.width", 160)
@@ -89,11 +90,11 @@ TABLE = {"dataset": "medical_table2", "model": "medical_table3"}
 # NBVAL_CHECK_OUTPUT
 rederived = []
 for exp in experiments:
-    pub = published.medical_auc(exp)
-    again = published.medical_ground_truth_from_sweeps(exp)
-    both = pub.merge(again, on=["source", "target"], suffixes=("_published", "_rederived"))
+    pub = medical.auc(exp)
+    again = medical.truth_from_sweeps(exp)
+    both = pub.merge(again, on=["target", "model"], suffixes=("_published", "_rederived"))
     rederived.append({"experiment": exp, "cells": len(pub),
-                      "identical": int((both["auc_published"] - both["auc_rederived"]).abs().lt(1e-12).sum())})
+                      "identical": int((both["truth_published"] - both["truth_rederived"]).abs().lt(1e-12).sum())})
 print(pd.DataFrame(rederived).to_string(index=False))
 
 # %% [markdown]
@@ -106,7 +107,7 @@ print(pd.DataFrame(rederived).to_string(index=False))
 # %%
 recomputed, comparisons = {}, {}
 for exp in experiments:
-    table = published.medical_tau_table(exp, convention=convention, tau=tau_fn)
+    table = medical.tau_table(exp, convention=convention, tau=tau)
     recomputed[exp] = table.loc[targets, methods]
     shown = printed.get(TABLE[exp]).frame.loc[targets, methods]
     comparisons[exp] = printed.compare(shown, recomputed[exp], tol=tol)
@@ -140,9 +141,9 @@ for exp in experiments:
 # %%
 # NBVAL_CHECK_OUTPUT
 for exp in experiments:
-    ranks = published.rank_methods(recomputed[exp])
+    ranks = medical.rank_methods(recomputed[exp])
     shown = printed.get(TABLE[exp] + "_ranks").frame.loc[targets + ["average"], methods]
-    files = published.medical_rank_table(exp).rename(columns={"our": "lp_fu"}).loc[targets, methods]
+    files = medical.rank_file(exp).loc[targets, methods]
     agree_print = int((ranks.loc[targets] == shown.loc[targets]).to_numpy().sum())
     agree_file = int((ranks.loc[targets] == files).to_numpy().sum())
     print(f"{exp}: recomputed ranks equal the printed ones in {agree_print}/{ranks.loc[targets].size} "
@@ -180,12 +181,9 @@ for exp in experiments:
 
 # %%
 for exp in experiments:
-    scores = published.medical_method_scores(exp, convention=convention)
-    scores = scores[scores.method.isin(methods) & scores.target.isin(targets)]
-    scores = scores.rename(columns={"source": "model", "method": "metric", "target": "dataset"})
-    truth = published.medical_auc(exp).rename(columns={"source": "model", "target": "dataset"})
-    plots.score_vs_truth_grid(scores, truth, row="dataset", truth_col="auc", label_points=False,
-                              ylabel="test AUC")
+    scores = medical.method_scores(exp, convention=convention)
+    scores = scores[scores.metric.isin(methods) & scores.target.isin(targets)]
+    plots.score_vs_truth_grid(scores, medical.auc(exp), row="target", label_points=False, ylabel="test AUC")
 
 # %% [markdown]
 # ## Ablation: label prediction alone, feature update alone, and their product (Fig. 6)
@@ -194,7 +192,7 @@ for exp in experiments:
 # NBVAL_CHECK_OUTPUT
 ablation = {}
 for exp in experiments:
-    parts = published.medical_tau_table(exp, convention=convention, tau=tau_fn, components=True)
+    parts = medical.tau_table(exp, convention=convention, tau=tau, components=True)
     ablation[exp] = parts.loc[targets, ["lp", "fu", "lp_fu"]]
     print(exp)
     print(ablation[exp].round(3).to_string())
@@ -218,7 +216,7 @@ for exp in experiments:
 # * In the dataset experiment the recomputed $\tau_w$ are the printed ones up to rounding,
 #   which confirms both the published scores and tecore's $\tau_w$ (scipy's weighted Kendall
 #   tau). The printed average ranks of LogME and NLEEP are not the means of the printed
-#   per-target ranks (see `tecore.printed.get("medical_table2").notes`).
+#   per-target ranks (see `tecore.papers.printed.get("medical_table2").notes`).
 # * The model experiment depends on the conventions above (``1 - score`` and eq. 8); with
 #   ``convention="raw"`` the signs of most columns flip. The authors' model-level rank file
 #   disagrees with their own scores on two targets (dermamnist, tissuemnist) — see

@@ -68,7 +68,8 @@ import warnings
 
 import pandas as pd
 
-from tecore import data, evaluate, experiment, finetune, plots
+from tecore import data, evaluate, experiment, finetune
+from tecore.papers import plots
 
 warnings.filterwarnings("ignore")
 models = experiment.resolve_models(zoo)
@@ -109,8 +110,8 @@ print(result.truth.pivot(index="model", columns="target", values="truth").round(
 # %%
 # NBVAL_CHECK_OUTPUT
 tau = result.tau_table().round(3)
-low = result.tau_table("tau_low").round(2)
-high = result.tau_table("tau_high").round(2)
+low = result.tau_table("ci_low").round(2)
+high = result.tau_table("ci_high").round(2)
 print(tau.to_string())
 
 # %%
@@ -118,7 +119,7 @@ print((tau.astype(str) + " [" + low.astype(str) + ", " + high.astype(str) + "]")
 
 # %% [markdown]
 # An empty cell means the metric gave every model the same score (to 10 significant
-# digits; `experiment.snap_ties`), so no ranking exists. With 30 images per class and
+# digits; `evaluate.snap_ties`, as `evaluate.rank_table` compares them), so no ranking exists. With 30 images per class and
 # 1024–1280 feature dimensions ($N < D$) two metrics degenerate, as in their official code:
 # SFDA's shrinkage discriminant separates the training images perfectly and returns its
 # maximum, 1, for every model; H-score equals $C - 1$ for every model (its features span
@@ -126,7 +127,7 @@ print((tau.astype(str) + " [" + low.astype(str) + ", " + high.astype(str) + "]")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-snapped = result.scores.assign(score=experiment.snap_ties(result.scores.score))
+snapped = result.scores.assign(score=evaluate.snap_ties(result.scores.score))
 spread = snapped.groupby(["metric", "target"]).score.agg(["min", "max"])
 print(spread[spread["min"] == spread["max"]].round(4).to_string())
 
@@ -171,7 +172,7 @@ if fr is not None:
 ft = None
 if finetune_csv is not None:
     runs = pd.read_csv(finetune.find_results(finetune_csv))
-    ft = finetune.ground_truth(runs).rename("truth").reset_index().rename(columns={"dataset": "target"})
+    ft = finetune.ground_truth(runs)
     ft = ft[ft.target.isin(targets) & ft.model.isin(models)]
     print(f"{len(runs)} fine-tuning runs on {runs.device.iloc[0]}; protocol {runs.protocol.iloc[0]}")
 
@@ -179,7 +180,7 @@ if finetune_csv is not None:
 # NBVAL_CHECK_OUTPUT
 if ft is not None and len(ft):
     print(ft.pivot(index="model", columns="target", values="truth").round(3).to_string())
-    corr_ft = experiment.correlate(result.scores, ft, n_boot=n_boot, seed=seed)
+    corr_ft = evaluate.rank_table(result.scores, ft, by=["target", "metric"], bootstrap=n_boot, seed=seed)
     print()
     print(corr_ft.pivot(index="metric", columns="target", values="weighted_tau").round(3).to_string())
 
@@ -204,9 +205,8 @@ if ft is not None and len(ft):
 # ## Scores against ground truth
 
 # %%
-sc = result.scores.rename(columns={"target": "dataset"})
-truth = result.truth.rename(columns={"target": "dataset", "truth": "accuracy"})
-plots.score_vs_truth_grid(sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc"])], truth, row="dataset",
+sc = result.scores
+plots.score_vs_truth_grid(sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc"])], result.truth, row="target",
                           label_points=False, ylabel="linear-probe accuracy")
 
 # %% [markdown]

@@ -68,16 +68,16 @@ seed = 0
 import pandas as pd
 
 import tecore
-from tecore import printed, published
+from tecore.papers import check_choices, printed, published
 
-source = printed.check_choices(source, ["published", "recompute"], "source")[0]
-ground_truth = printed.check_choices(ground_truth, ["selfsup12", "supervised11"], "ground_truth")[0]
+source = check_choices(source, ["published", "recompute"], "source")[0]
+ground_truth = check_choices(ground_truth, ["selfsup12", "supervised11"], "ground_truth")[0]
 metrics = [tecore.get_metric(m).name for m in metrics]
-tau_fn = printed.check_choices(
+tau_fn = check_choices(
     tau, ["weighted_tau", "weighted_tau_itm", "kendall_tau", "spearman_rho", "pearson_r"], "tau"
 )[0]
 paper_datasets = list(printed.get("ped_table1").frame.columns)
-datasets = printed.check_choices(datasets, paper_datasets, "dataset (of PED Table 1)")
+datasets = check_choices(datasets, paper_datasets, "dataset (of PED Table 1)")
 if source == "recompute":
     from tecore import data, zoo as zoo_registry
 
@@ -89,12 +89,12 @@ pd.set_option("display.precision", 3)
 #
 # The authors' repository (`lixiaotong97/PED`, `tw.py`) holds the fine-tuned accuracies it
 # ranks against; they are identical to SFDA's group 2 (`TencentARC/SFDA`, `tw_group2.py`).
-# `tecore.published.sfda_ground_truth` reads them from the local mirror (or downloads and
+# `tecore.papers.published.sfda_ground_truth` reads them from the local mirror (or downloads and
 # checks them).
 
 # %%
 gt = published.sfda_ground_truth(ground_truth)
-gt_wide = gt.pivot(index="model", columns="dataset", values="accuracy")
+gt_wide = gt.pivot(index="model", columns="target", values="truth")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -102,17 +102,17 @@ print(gt_wide.round(3).to_string())
 
 # %% [markdown]
 # The paper prints the same ground truth as its supplementary Table 4. Cell by cell
-# (`tecore.printed.compare`, exact match required):
+# (`tecore.papers.printed.compare`, exact match required):
 
 # %%
 gt_printed = printed.load("ped_table4", tidy=False)
 print(gt_printed.attrs["citation"])
-cells, n_match, n_total = printed.compare(gt_printed, gt_wide, tol=0.0)
+cells, n_match, n_total = printed.compare(gt_printed, gt_wide, tol=0.0, against="published")
 print(f"{n_match} of {n_total} printed cells equal the published ground truth")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(cells[~cells["match"]].rename(columns={"recomputed": "published"}).round(3).to_string(index=False))
+print(cells[~cells["match"]].round(3).to_string(index=False))
 
 # %% [markdown]
 # Five cells differ, each by one mistyped digit or two swapped digits (94.71 for 74.71,
@@ -160,10 +160,9 @@ print(gains.round(3).to_string())
 
 # %%
 etran = published.etran_cifar100()
-terms = etran.set_index("model")[["lda_score", "energy_score"]].rename(
-    columns={"lda_score": "lda", "energy_score": "energy"})
+terms = etran.set_index("model")[["lda", "energy"]]
 combined = tecore.get_metric("etran").combiner(terms)
-truth = etran.set_index("model")["gt_accuracy"]
+truth = etran.set_index("model")["truth"]
 evaluate = tecore.evaluate
 etran_check = pd.DataFrame({
     "recomputed_tau_w": [
@@ -200,11 +199,10 @@ if source == "recompute":
                        seed=seed, root=data_dir)
         feats = {m: extract.extract(m, ds, device=device, cache_dir=cache_dir) for m in zoo_models}
         scores = pool.score_pool(feats, metrics, progress=False)
-        scores["dataset"] = name
+        scores.insert(0, "target", name)
         parts.append(scores)
-    scores = pd.concat(parts, ignore_index=True).merge(gt, on=["model", "dataset"])
-    recomputed = printed.tau_by(scores, score="score", truth="accuracy", index="metric",
-                                columns="dataset", fn=tau_fn)
+    recomputed = tecore.evaluate.rank_table(pd.concat(parts, ignore_index=True), gt, by=["metric", "target"],
+                                            stats=tau_fn).pivot(index="metric", columns="target", values=tau_fn)
     cells, n_match, n_total = printed.compare(table1, recomputed, tol=0.01)
     print(f"{n_match} of {n_total} cells within 0.01 of PED Table 1")
     display(cells.round(3))  # noqa: F821 (IPython)

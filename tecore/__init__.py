@@ -5,7 +5,8 @@ so ``import tecore`` imports neither torch nor scikit-learn.
 
 Pipeline: ``data`` (datasets) -> ``zoo`` (pretrained models) -> ``extract`` (features,
 logits, gradient probe; cached) -> ``metrics`` (one score per model) -> ``evaluate``
-(rank correlations, tests, intervals) -> notebooks -> book.
+(rank correlations, tests, intervals; ``rank_table`` from tables) -> notebooks -> book;
+``papers`` (published and printed numbers, per-paper reshaping, plots) beside it.
 """
 from __future__ import annotations
 
@@ -43,13 +44,14 @@ _LAZY = {
     "correlations": "tecore.evaluate",
     "bootstrap_tau": "tecore.evaluate",
     "friedman": "tecore.evaluate",
+    "rank_table": "tecore.evaluate",
     # pools
     "score_pool": "tecore.pool",
     "minmax": "tecore.pool",
 }
 _SUBMODULES = {
     "metrics", "evaluate", "pool", "zoo", "data", "extract", "cache", "finetune",
-    "published", "printed", "plots",
+    "papers",
 }
 
 __all__ = sorted(set(_LAZY) | _SUBMODULES | {"get_metric", "list_metrics", "__version__"})

@@ -17,6 +17,12 @@ Missing values
     hold two models). :func:`weighted_tau` also accepts ``"smallest"``, the behaviour of
     ``scipy.stats.weightedtau`` itself (NaN is ranked below every number).
 
+Tables
+    :func:`rank_table` is the one entry point from tables to statistics: scores in tecore's
+    vocabulary ``target, model, metric, score`` and ground truth ``target, model, truth``
+    in, one row per group (e.g. per target and metric) with the statistics and an optional
+    bootstrap interval ``ci_low, ci_high`` out.
+
 Undefined correlations
     A rank correlation is undefined when one side is constant (every pair is tied). The
     correlation functions then return ``nan`` (as scipy does) and emit a
@@ -43,6 +49,9 @@ __all__ = [
     "relative_top1",
     "correlations",
     "bootstrap_tau",
+    "rank_table",
+    "snap_ties",
+    "STATS",
     "friedman",
     "FriedmanResult",
     "critical_difference",
@@ -406,6 +415,142 @@ def bootstrap_tau(scores, truth, *, n_boot: int = 1000, ci: float = 0.95, seed: 
     low, high = np.quantile(valid, [alpha, 1.0 - alpha])
     return {"estimate": estimate, "low": float(low), "high": float(high), "n_boot": n_boot,
             "n_valid": int(valid.size), "n_degenerate": int(n_boot - valid.size), "ci": float(ci)}
+
+
+# --------------------------------------------------------------------------------------
+# the one entry point from tables: rank_table
+# --------------------------------------------------------------------------------------
+#: statistic name -> ``fn(scores, truth) -> float``: the columns :func:`rank_table` computes
+STATS: dict[str, Callable] = {
+    "weighted_tau": weighted_tau,
+    "weighted_tau_itm": weighted_tau_itm,
+    "kendall_tau": kendall_tau,
+    "spearman_rho": spearman_rho,
+    "pearson_r": pearson_r,
+    "top1_hit": lambda s, t: top_k_hit(s, t, 1),
+    "top3_hit": lambda s, t: top_k_hit(s, t, 3),
+    "relative_top1": lambda s, t: relative_top1(s, t) if np.max(t) > 0 else float("nan"),
+}
+
+
+def snap_ties(values, digits: int | None = 10) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (``None``: unchanged), so that
+    scores equal up to floating-point rounding rank as ties. Example: with N <= D H-score
+    is C - 1 for every model, computed as 9.000000000000004, 8.999999999999998, …; a rank
+    correlation of those last digits is noise."""
+    v = np.asarray(values, dtype=np.float64)
+    if digits is None:
+        return v.copy()
+    out = v.copy()
+    ok = np.isfinite(v) & (v != 0)
+    mag = np.floor(np.log10(np.abs(v[ok])))
+    scale = 10.0 ** (digits - 1 - mag)
+    out[ok] = np.round(v[ok] * scale) / scale
+    return out
+
+
+def _stat_fns(stats) -> dict[str, Callable]:
+    if isinstance(stats, str) and stats == "all":
+        return dict(STATS)
+    if isinstance(stats, str) or callable(stats):
+        stats = [stats]
+    out = {}
+    for st in stats:
+        if callable(st):
+            out[getattr(st, "__name__", "stat")] = st
+        elif st in STATS:
+            out[st] = STATS[st]
+        else:
+            raise ValueError(f"unknown statistic {st!r} in stats; valid: 'all', {', '.join(STATS)} "
+                             "or a function fn(scores, truth) -> float.")
+    if not out:
+        raise ValueError(f"stats is empty; choose among 'all', {', '.join(STATS)}.")
+    return out
+
+
+def rank_table(scores: pd.DataFrame, truth, *, by=("target", "metric"), stats="all", bootstrap: int = 0,
+               ci: float = 0.95, seed: int = 0, tie_digits: int | None = 10,
+               min_models: int = 3) -> pd.DataFrame:
+    """Rank statistics of scores against the ground truth, one row per group.
+
+    Parameters
+    ----------
+    scores : tidy DataFrame ``[target,] model, metric, score`` (e.g. :func:`tecore.pool.score_pool`,
+        :func:`tecore.experiment.run`, :func:`tecore.papers.medical.method_scores`; other
+        columns are ignored).
+    truth : tidy DataFrame ``[target,] model, truth``, or a Series / mapping model -> truth,
+        or ``None`` when ``scores`` already has a ``truth`` column (a joined table). Rows are matched on ``model`` and, when both tables have it, ``target``; a model
+        without truth (or without a finite score) is left out of its group (``n_models``
+        counts the models used).
+    by : the columns that define a group, e.g. ``("target", "metric")`` (default) or
+        ``"metric"`` for one target.
+    stats : ``"all"`` (every entry of :data:`STATS`), a name, a list of names, or functions
+        ``fn(scores, truth) -> float`` (column named after the function).
+    bootstrap : number of percentile-bootstrap resamples over the models
+        (:func:`bootstrap_tau` with ``ci`` and ``seed``) of the first statistic; adds
+        ``ci_low``, ``ci_high`` (NaN where too few resamples are defined). 0: no interval.
+    tie_digits : scores are compared at this many significant digits (:func:`snap_ties`;
+        ``None`` compares them exactly), so models whose scores agree up to floating-point
+        rounding are ties. The ground truth is used as given.
+    min_models : a group with fewer models, or whose scores or truth are constant, has no
+        rank statistics: its statistics are NaN (no warning).
+
+    Returns
+    -------
+    DataFrame with the ``by`` columns, ``n_models``, one column per statistic and, with
+    ``bootstrap``, ``ci_low``, ``ci_high``; groups in order of first appearance.
+    """
+    if isinstance(by, str):
+        by = [by]
+    by = list(by)
+    fns = _stat_fns(stats)
+    if not isinstance(scores, pd.DataFrame) or not {"model", "score"} <= set(scores.columns):
+        raise ValueError("scores must be a tidy DataFrame with columns 'model' and 'score' "
+                         "(tecore's vocabulary: target, model, metric, score).")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+        raise ValueError(f"bootstrap must be a number of resamples >= 0 (0: no interval), got {bootstrap!r}.")
+    if bootstrap and not (isinstance(ci, (float, int)) and 0 < ci < 1):
+        raise ValueError(f"ci must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    bad = [c for c in by if c not in scores.columns or c in ("model", "score", "truth")]
+    if bad:
+        raise ValueError(f"by: {bad} are not group columns of scores (it has {list(scores.columns)}).")
+    if truth is None:  # a joined table: each row's own truth
+        if "truth" not in scores.columns:
+            raise ValueError("truth=None needs a 'truth' column in scores; pass the ground truth "
+                             "as a table target, model, truth.")
+        merged = scores[[*dict.fromkeys(by + ["model", "score", "truth"])]].copy()
+    else:
+        if not isinstance(truth, pd.DataFrame):
+            truth = pd.Series(truth, dtype=float).rename_axis("model").rename("truth").reset_index()
+        if not {"model", "truth"} <= set(truth.columns):
+            raise ValueError(f"truth must have columns 'model' and 'truth' (tecore's vocabulary: target, "
+                             f"model, truth), got {list(truth.columns)}.")
+        keys = [c for c in ("target", "model") if c in scores.columns and c in truth.columns]
+        merged = scores[[*dict.fromkeys(by + keys + ["score"])]].merge(truth[keys + ["truth"]], on=keys)
+    merged["score"] = snap_ties(merged["score"], tie_digits)
+    first = next(iter(fns.values()))
+    rows = []
+    for key, g in merged.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        g = g[np.isfinite(g["score"]) & np.isfinite(g["truth"].astype(float))]
+        row = dict(zip(by, key), n_models=len(g))
+        s, t = g["score"].to_numpy(), g["truth"].to_numpy(dtype=np.float64)
+        defined = len(g) >= min_models and len(np.unique(s)) > 1 and len(np.unique(t)) > 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, fn in fns.items():
+                row[name] = float(fn(s, t)) if defined else np.nan
+            if bootstrap:
+                row["ci_low"] = row["ci_high"] = np.nan
+                if defined:
+                    try:
+                        b = bootstrap_tau(s, t, n_boot=bootstrap, ci=ci, seed=seed, stat=first)
+                        row["ci_low"], row["ci_high"] = b["low"], b["high"]
+                    except ValueError:
+                        pass
+        rows.append(row)
+    cols = by + ["n_models", *fns] + (["ci_low", "ci_high"] if bootstrap else [])
+    return pd.DataFrame(rows, columns=cols)
 
 
 # --------------------------------------------------------------------------------------

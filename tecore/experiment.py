@@ -5,11 +5,13 @@ papermill run on their own dataset call: for each target it loads a per-class su
 extracts features (cached) with every model, scores them with the metrics through
 :func:`tecore.pool.score_pool`, computes a ground truth (a linear probe on frozen features,
 or a stored fine-tuning CSV), and correlates scores with the ground truth per (target,
-metric) with bootstrap intervals; over targets it runs the Friedman test.
+metric) with bootstrap intervals (:func:`tecore.evaluate.rank_table`); over targets it runs the Friedman test.
 
 Splits: each target's first split is subsampled to ``per_class + test_per_class`` images per
 class (fixed seed) and divided per class into the images the metrics see (``per_class``)
-and the held-out images of the linear-probe ground truth (``test_per_class``). This keeps
+and the held-out images of the linear-probe ground truth (``test_per_class``):
+``tecore.data.load_train_test(..., one_split=True)``, which raises when a class has fewer
+images. The targets flow one way: experiment -> data -> extract. This keeps
 datasets without an official test split (digits, a user's folder) on the same footing.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["ExperimentResult", "run", "correlate", "snap_ties", "resolve_models", "resolve_metrics", "split_per_class"]
+__all__ = ["ExperimentResult", "run", "resolve_models", "resolve_metrics", "split_per_class"]
 
 
 @dataclass
@@ -32,8 +34,8 @@ class ExperimentResult:
 
     scores: tidy ``target, model, metric, score, seconds, note``.
     truth: tidy ``target, model, truth`` (accuracy in [0, 1]).
-    correlations: ``target, metric, weighted_tau, kendall_tau, spearman_rho, pearson_r,
-        top1_hit, relative_top1, tau_low, tau_high`` (bootstrap interval of weighted tau).
+    correlations: :func:`tecore.evaluate.rank_table` by (target, metric): ``target, metric,
+        n_models``, every statistic, and ``ci_low, ci_high`` (bootstrap interval of weighted tau).
     friedman: :class:`tecore.evaluate.FriedmanResult` over targets (metrics with a weighted
         tau on every target), or ``None`` with fewer than 2 targets / 3 metrics.
     timing: per metric, total and mean seconds per model.
@@ -97,12 +99,6 @@ def _created(name: str, image_size: int | None, device: str):
     return model, preprocess, spec
 
 
-def _load_target(target: str, n_per_class: int, seed: int, data_dir):
-    from tecore import data
-
-    return data.load(target, per_class=n_per_class, seed=seed, root=data_dir)
-
-
 def run(
     models="offline",
     targets: Sequence[str] = ("breastmnist", "retinamnist", "fashion-mnist", "digits"),
@@ -147,22 +143,20 @@ def run(
     targets = list(targets)
     if not targets:
         raise ValueError("choose at least one target dataset")
-    from tecore import data as data_mod
+    from tecore import data
 
     for t in targets:  # fail early on unknown names (paths are checked when loaded)
-        if "/" not in str(t) and not str(t).endswith(".npz") and ":" not in str(t):
-            data_mod.get_spec(t)
-    if device is None:
-        import torch
+        if not data.is_path(t):
+            data.get_spec(t)
+    from tecore._device import resolve_device
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(resolve_device(device))
 
     score_parts, truth_rows, extraction_rows = [], [], []
     created = {m: _created(m, image_size, device) for m in model_names}
     for target in targets:
-        ds = _load_target(target, per_class + test_per_class, seed, data_dir)
-        tr_idx, te_idx = split_per_class(ds.labels, per_class)
-        train, test = ds.subset(tr_idx), ds.subset(te_idx)
+        train, test = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir,
+                                           one_split=True)
         pool_inputs = {}
         for m in model_names:
             t0 = time.perf_counter()
@@ -201,7 +195,7 @@ def run(
         truth = pd.DataFrame(truth_rows)
     truth = truth[["target", "model", "truth"]].reset_index(drop=True)
 
-    corr = correlate(scores, truth, n_boot=n_boot, seed=seed)
+    corr = evaluate.rank_table(scores, truth, by=["target", "metric"], bootstrap=n_boot, seed=seed)
     fr = None
     table = corr.pivot(index="target", columns="metric", values="weighted_tau").dropna(axis=1)
     if table.shape[0] >= 2 and table.shape[1] >= 3:
@@ -212,51 +206,3 @@ def run(
                             settings={"models": model_names, "targets": targets, "metrics": metric_names,
                                       "per_class": per_class, "test_per_class": test_per_class,
                                       "seed": seed, "image_size": image_size, "device": device})
-
-
-def snap_ties(values, digits: int | None = 10) -> np.ndarray:
-    """``values`` rounded to ``digits`` significant digits (``None``: unchanged), so that
-    scores equal up to floating-point rounding rank as ties. Example: with N <= D H-score
-    is C - 1 for every model, computed as 9.000000000000004, 8.999999999999998, …; a rank
-    correlation of those last digits is noise."""
-    v = np.asarray(values, dtype=np.float64)
-    if digits is None:
-        return v.copy()
-    out = v.copy()
-    ok = np.isfinite(v) & (v != 0)
-    mag = np.floor(np.log10(np.abs(v[ok])))
-    scale = 10.0 ** (digits - 1 - mag)
-    out[ok] = np.round(v[ok] * scale) / scale
-    return out
-
-
-def correlate(scores: pd.DataFrame, truth: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
-              tie_digits: int | None = 10) -> pd.DataFrame:
-    """Rank statistics of each (target, metric): scores against the ground truth over the
-    models that have both (a metric a model cannot compute, e.g. LEEP without a source head,
-    is left out for that model); weighted tau with a percentile bootstrap interval.
-
-    Scores are compared at ``tie_digits`` significant digits (:func:`snap_ties`; ``None``
-    compares them exactly): models whose scores agree up to rounding are ties, and a metric
-    that gives every model the same score has no rank statistics (NaN)."""
-    from tecore import evaluate
-
-    rows = []
-    merged = scores.merge(truth, on=["target", "model"])
-    merged["score"] = snap_ties(merged["score"], tie_digits)
-    for (target, metric), g in merged.groupby(["target", "metric"], sort=False):
-        g = g[np.isfinite(g["score"]) & np.isfinite(g["truth"])]
-        row = {"target": target, "metric": metric, "n_models": len(g)}
-        if len(g) >= 3 and g["score"].nunique() > 1 and g["truth"].nunique() > 1:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                row.update(evaluate.correlations(g["score"].to_numpy(), g["truth"].to_numpy()))
-                try:
-                    b = evaluate.bootstrap_tau(g["score"].to_numpy(), g["truth"].to_numpy(), n_boot=n_boot, seed=seed)
-                    row.update({"tau_low": b["low"], "tau_high": b["high"]})
-                except ValueError:
-                    row.update({"tau_low": np.nan, "tau_high": np.nan})
-        rows.append(row)
-    cols = ["target", "metric", "n_models", "weighted_tau", "weighted_tau_itm", "kendall_tau", "spearman_rho",
-            "pearson_r", "top1_hit", "top3_hit", "relative_top1", "tau_low", "tau_high"]
-    return pd.DataFrame(rows).reindex(columns=cols)

@@ -469,8 +469,9 @@ def run_grid(
     proto = get_protocol(protocol)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    from tecore._device import resolve_device
+
+    device = str(resolve_device(device))
     if not isinstance(models, Mapping):
         from tecore import zoo
 
@@ -531,9 +532,11 @@ def find_results(path: str | os.PathLike) -> Path:
     )
 
 
-def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Protocol | Mapping | None = None) -> pd.Series:
-    """Reduce grid results to one ground-truth score per (dataset, model) by the protocol's
-    selection rule (see :class:`Protocol`). Returns a Series indexed by (dataset, model)."""
+def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Protocol | Mapping | None = None) -> pd.DataFrame:
+    """Reduce grid results to one ground-truth score per (target, model) by the protocol's
+    selection rule (see :class:`Protocol`). Returns tecore's ground-truth table ``target,
+    model, truth`` (sorted; ``target`` is the grid's ``dataset``; ``df.attrs["metric"]`` names
+    the protocol's metric)."""
     df = pd.read_csv(results) if not isinstance(results, pd.DataFrame) else results
     if df.empty:
         raise ValueError("no fine-tuning results to reduce; run tecore.finetune.run_grid first")
@@ -556,6 +559,6 @@ def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Prot
             agg = g.groupby(cfg_cols, dropna=False)[["best_val_score", "test_at_best_val"]].mean()
             agg = agg[np.isfinite(agg["best_val_score"])]
             out[(ds, model)] = agg.loc[agg["best_val_score"].idxmax(), "test_at_best_val"] if len(agg) else np.nan
-    s = pd.Series(out, name=f"ground_truth_{proto.metric}")
-    s.index.names = ["dataset", "model"]
-    return s
+    df = pd.DataFrame([(t, m, float(v)) for (t, m), v in out.items()], columns=["target", "model", "truth"])
+    df.attrs["metric"] = proto.metric
+    return df

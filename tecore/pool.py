@@ -11,8 +11,8 @@ A *pool* maps a model name to what was extracted from that model on one target d
 :func:`score_pool` computes every requested metric for every model and returns a tidy
 DataFrame (one row per model x metric). Pool-level metrics (NCTI, ETran, LP x FU) are
 computed in two steps, as the registry describes: the per-model terms, then the metric's
-``combine`` over the models of the pool. :func:`evaluate_pool` turns the scores into rank
-correlations with the ground truth, one row per metric.
+``combine`` over the models of the pool. :func:`tecore.evaluate.rank_table` turns the
+scores into rank correlations with the ground truth, one row per metric.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["score_pool", "minmax", "flip_sign", "wide", "evaluate_pool", "model_inputs", "INPUT_KEYS"]
+from tecore._numeric import softmax
+from tecore.metrics._pool_minmax import minmax  # noqa: F401 (public: tecore.minmax)
+
+__all__ = ["score_pool", "minmax", "model_inputs", "INPUT_KEYS"]
 
 #: the inputs a metric may take (see :class:`tecore.metrics.MetricSpec`)
 INPUT_KEYS = ("features", "probs", "labels", "grad_ratio")
@@ -41,13 +44,6 @@ COLUMNS = ["model", "metric", "score", "seconds", "note"]
 # --------------------------------------------------------------------------------------
 # inputs of one model
 # --------------------------------------------------------------------------------------
-def _softmax(z) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def model_inputs(entry: Any, *, labels=None) -> dict[str, Any]:
     """The metric inputs available for one pool entry, as a dict (missing ones absent).
 
@@ -79,7 +75,7 @@ def model_inputs(entry: Any, *, labels=None) -> dict[str, Any]:
                              f"got {type(entry).__name__}.")
     out.update({k: v for k, v in got.items() if k in INPUT_KEYS})
     if "probs" not in out and "logits" in got:
-        out["probs"] = _softmax(got["logits"])
+        out["probs"] = softmax(got["logits"])
     if "labels" not in out and labels is not None:
         out["labels"] = labels
     return out
@@ -226,117 +222,3 @@ def score_pool(pool: Mapping[str, Any], metrics, *, labels=None, hyper: Mapping 
     df["seconds"] = df["seconds"].astype(float)
     df.attrs["terms"] = terms_out
     return df
-
-
-# --------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------
-def minmax(x):
-    """Min-max normalise over the pool: ``(x - min) / (max - min)``.
-
-    Works on a Series / 1-D array (over its values) or a DataFrame (each column over the
-    pool, e.g. the output of :func:`wide`). NaN is ignored for min/max and stays NaN. A
-    column that is constant over the pool carries no ranking information and maps to 0.0
-    for every (non-NaN) model — the convention of the pool-level metrics' combiners
-    (:mod:`tecore.metrics._pool_minmax`); the official scripts divide by zero there.
-    """
-    if isinstance(x, pd.DataFrame):
-        return x.apply(minmax)
-    if isinstance(x, pd.Series):
-        v = x.astype(float)
-        lo, hi = v.min(), v.max()
-        if not np.isfinite(lo):
-            return v * np.nan
-        if hi == lo:
-            return v.where(v.isna(), 0.0)
-        return (v - lo) / (hi - lo)
-    a = np.array(x, dtype=np.float64)
-    if a.ndim == 2:
-        return minmax(pd.DataFrame(a)).to_numpy()
-    if a.ndim != 1:
-        raise ValueError(f"minmax expects 1-D or 2-D input, got shape {a.shape}.")
-    return minmax(pd.Series(a)).to_numpy()
-
-
-def flip_sign(scores, metrics: Iterable[str] | None = None):
-    """Negate scores so that higher = better.
-
-    * tidy DataFrame (``score_pool`` output): negates ``score`` of the rows whose metric is
-      in ``metrics`` (default: the registered metrics with ``higher_is_better=False``);
-    * Series / array: returns ``-scores``.
-
-    Returns a new object; the input is not modified.
-    """
-    if isinstance(scores, pd.DataFrame):
-        if not {"metric", "score"} <= set(scores.columns):
-            raise ValueError("flip_sign on a DataFrame expects the tidy columns 'metric' and 'score'.")
-        if metrics is None:
-            from tecore import metrics as registry
-
-            metrics = [n for n, s in registry.REGISTRY.items() if not s.higher_is_better]
-        out = scores.copy()
-        sel = out["metric"].isin(list(metrics))
-        out.loc[sel, "score"] = -out.loc[sel, "score"]
-        return out
-    if isinstance(scores, pd.Series):
-        return -scores
-    return -np.asarray(scores, dtype=np.float64)
-
-
-def wide(df: pd.DataFrame, value: str = "score") -> pd.DataFrame:
-    """Pivot a tidy ``score_pool`` table to model x metric (rows and columns in order of
-    first appearance). ``value="seconds"`` pivots the timings."""
-    need = {"model", "metric", value}
-    if not isinstance(df, pd.DataFrame) or not need <= set(df.columns):
-        raise ValueError(f"wide expects a tidy DataFrame with columns {sorted(need)}.")
-    if df.duplicated(["model", "metric"]).any():
-        raise ValueError("wide: duplicate (model, metric) rows; aggregate them first.")
-    out = df.pivot(index="model", columns="metric", values=value)
-    out = out.loc[pd.unique(df["model"]), pd.unique(df["metric"])]
-    out.columns.name = "metric"
-    return out
-
-
-def evaluate_pool(scores, truth, *, bootstrap: bool = False, n_boot: int = 1000, ci: float = 0.95,
-                  seed: int = 0) -> pd.DataFrame:
-    """Agreement of every metric's scores with the ground truth, one row per metric.
-
-    Parameters
-    ----------
-    scores : tidy DataFrame from :func:`score_pool` or a wide one (models x metrics).
-    truth : Series / mapping model -> ground truth (e.g. fine-tuned accuracy). Models are
-        matched by name; models without truth are an error, models without a score for a
-        metric (NaN) are left out of that metric's row (``n_models`` says how many remain).
-    bootstrap : add ``weighted_tau_low`` / ``weighted_tau_high``
-        (:func:`tecore.evaluate.bootstrap_tau` with ``n_boot``, ``ci``, ``seed``).
-
-    Returns
-    -------
-    DataFrame indexed by metric with the columns of :func:`tecore.evaluate.correlations`.
-    """
-    from tecore import evaluate as ev
-
-    W = wide(scores) if {"model", "metric", "score"} <= set(getattr(scores, "columns", [])) else scores
-    if not isinstance(W, pd.DataFrame):
-        raise ValueError("scores must be a tidy score_pool DataFrame or a models x metrics DataFrame.")
-    truth = pd.Series(truth, dtype=float) if not isinstance(truth, pd.Series) else truth.astype(float)
-    lacking = [m for m in W.index if m not in truth.index]
-    if lacking:
-        raise ValueError(f"no ground truth for model(s) {lacking[:5]}; pass truth for every scored model.")
-    rows = {}
-    for metric in W.columns:
-        s = W[metric].astype(float)
-        s = s[s.notna()]
-        t = truth.loc[s.index]
-        if len(s) < 2:
-            row = {"n_models": int(len(s))}
-        else:
-            row = ev.correlations(s, t, nan_policy="omit")
-            if bootstrap:
-                b = ev.bootstrap_tau(s.to_numpy(), t.to_numpy(), n_boot=n_boot, ci=ci, seed=seed,
-                                     nan_policy="omit")
-                row["weighted_tau_low"], row["weighted_tau_high"] = b["low"], b["high"]
-        rows[metric] = row
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "metric"
-    return out

@@ -16,7 +16,6 @@ SHARED = Path(os.environ.get("TECORE_SHARED", ROOT.parent / "shared"))
 
 os.environ.setdefault("TECORE_DATA_MIRROR", str(SHARED / "data"))
 os.environ.setdefault("TECORE_PUBLISHED_MIRROR", str(SHARED / "published"))
-os.environ.setdefault("TECORE_PAPERS_DIR", str(SHARED / "papers"))
 os.environ.setdefault("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from tecore import cache as tc
-from tecore.cache import ChunkStore, FeatureCache, atomic_write_bytes, make_key
+from tecore.extract import cache as tc
+from tecore.extract.cache import ChunkStore, FeatureCache, atomic_write_bytes, make_key
 
 
 @pytest.fixture(params=["safetensors", "npz"])
@@ -60,7 +60,7 @@ def test_roundtrip_and_miss(store):
 
 def test_default_dir_from_env(tmp_path, monkeypatch):
     monkeypatch.setenv("TECORE_CACHE", str(tmp_path / "x"))
-    assert FeatureCache().root == tmp_path / "x"
+    assert FeatureCache().root == tmp_path / "x" / "features"  # TECORE_CACHE is the parent of every kind
     monkeypatch.delenv("TECORE_CACHE")
     assert tc.default_cache_dir().parts[-3:] == (".cache", "tecore", "features")
 

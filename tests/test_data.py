@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tecore import data
+from tecore.data.sources import fashion as fashion_source
 from tecore.data import DatasetIntegrityError, DatasetNotFoundError
 
 MIRROR = Path(os.environ["TECORE_DATA_MIRROR"].split(os.pathsep)[0])
@@ -128,7 +129,7 @@ def test_subsample_per_class_independent_formulation():
         order = sorted(range(len(idx)), key=lambda j: (keys[j], j))
         exp += [idx[j] for j in order[:10]]
     assert got.tolist() == sorted(exp)
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="per_class must be an integer >= 1"):
         data.subsample_per_class(y, 0)
 
 
@@ -183,7 +184,7 @@ def test_fashion_mnist_from_debian_package():
 
 def test_fashion_mnist_missing_gives_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path / "nothing"))
-    monkeypatch.setattr(data, "FASHION_SYSTEM_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(fashion_source, "FASHION_SYSTEM_DIR", tmp_path / "no-debian")
     monkeypatch.setenv("TECORE_DATA_MIRROR", str(tmp_path / "empty-mirror"))
     with pytest.raises(DatasetNotFoundError, match="apt-get install dataset-fashion-mnist") as e:
         data.load("fashion-mnist", "test")
@@ -371,8 +372,121 @@ def test_load_train_test_official_and_derived_splits():
     assert "derived_split" in tr.meta and tr.fingerprint() != te.fingerprint()
     tr2, _ = data.load_train_test("digits", 5, 3, seed=1)
     np.testing.assert_array_equal(tr.indices, tr2.indices)
-    with pytest.raises(ValueError, match="train_per_class must be a positive integer"):
+    with pytest.raises(ValueError, match="train_per_class must be an integer >= 1"):
         data.load_train_test("digits", 0, 3)
     mtr, mte = data.load_train_test("breastmnist", 4, 2, seed=0)
     assert (mtr.split, mte.split) == ("train", "test") and "derived_split" not in mtr.meta
     assert np.bincount(mtr.labels).tolist() == [4, 4] and len(mte) == 4
+
+
+def test_load_train_test_returns_the_counts_asked_for_or_raises():
+    # issue 8 part 6, reproducer: digits has 174-183 images per class; load_train_test("digits",
+    # 150, 50) returned 24-33 test images per class instead of 50, and with 1000 an empty test set
+    with pytest.raises(ValueError, match=r"'digits'.*train_per_class \+ test_per_class = 200.*class 0: 178"):
+        data.load_train_test("digits", 150, 50)
+    with pytest.raises(ValueError, match="ask for at most 174 per class"):
+        data.load_train_test("digits", 1000, 5)
+    tr, te = data.load_train_test("digits", 150, 24)  # what exists: exact counts
+    assert np.bincount(tr.labels).tolist() == [150] * 10 and np.bincount(te.labels).tolist() == [24] * 10
+    # official splits: the test split of BreastMNIST has 42 malignant images
+    with pytest.raises(ValueError, match=r"test split.*test_per_class = 50.*class 0: 42"):
+        data.load_train_test("breastmnist", 4, 50)
+
+
+# ---- issue 8 part 4: images keep their values ------------------------------------------------
+def _folder_with(tmp_path, writer, n=3):
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir(parents=True)
+        for i in range(n):
+            writer(tmp_path / c, i)
+    return tmp_path
+
+
+def test_16bit_png_keeps_its_dynamic_range(tmp_path):
+    from PIL import Image
+
+    ramp = (np.arange(64 * 64, dtype=np.float64).reshape(64, 64) / (64 * 64 - 1) * 65535).astype(np.uint16)
+
+    def write(d, i):
+        Image.fromarray(ramp).save(d / f"{i}.png")
+
+    ds = data.load(_folder_with(tmp_path, write))
+    img = np.asarray(ds.images[0])[..., 0]
+    # reproducer: today the 0..65535 PNG loads with 99.6 % of its pixels at 255
+    assert (img == 255).mean() < 0.01
+    np.testing.assert_array_equal(img, np.rint(ramp / 257.0).astype(np.uint8))
+    assert len(np.unique(img)) == 256
+
+
+def test_float_tiff_in_unit_range_keeps_its_values(tmp_path):
+    from PIL import Image
+
+    ramp = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
+
+    def write(d, i):
+        Image.fromarray(ramp).save(d / f"{i}.tif")
+
+    ds = data.load(_folder_with(tmp_path, write))
+    img = np.asarray(ds.images[0])[..., 0]
+    # reproducer: today a float TIFF in [0, 1] becomes {0, 1}
+    assert len(np.unique(img)) > 200
+    np.testing.assert_array_equal(img, np.rint(ramp * 255.0).astype(np.uint8))
+
+
+def test_float_tiff_out_of_range_is_an_error_not_a_clip(tmp_path):
+    from PIL import Image
+
+    def write(d, i):
+        Image.fromarray(np.full((8, 8), 300.0, np.float32)).save(d / f"{i}.tif")
+
+    with pytest.raises(ValueError, match=r"0\.tif.*\[0, 1\].*\[300, 300\]"):
+        data.load(_folder_with(tmp_path, write))  # at load time, naming the file
+
+
+def test_16bit_npz_keeps_its_dynamic_range(tmp_path):
+    imgs = np.stack([np.full((4, 4), v, np.uint16) for v in (0, 1000, 30000, 65535)])
+    p = tmp_path / "x.npz"
+    np.savez(p, images=imgs, labels=np.array([0, 1, 0, 1]))
+    ds = data.load(p)
+    assert ds.images[:, 0, 0, 0].tolist() == [0, 4, 117, 255]
+
+
+def test_truncated_image_fails_at_load_naming_the_file(tmp_path):
+    from PIL import Image
+
+    def write(d, i):
+        Image.fromarray(np.full((16, 16, 3), 100 + i, np.uint8)).save(d / f"{i}.png")
+
+    root = _folder_with(tmp_path, write)
+    bad = root / "b" / "1.png"
+    bad.write_bytes(bad.read_bytes()[:40])
+    with pytest.raises(DatasetIntegrityError, match=r"b/1\.png"):
+        data.load(root)
+
+
+def test_empty_class_folder_is_an_error(tmp_path):
+    from PIL import Image
+
+    def write(d, i):
+        Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(d / f"{i}.png")
+
+    root = _folder_with(tmp_path, write)
+    (root / "c-empty").mkdir()
+    with pytest.raises(ValueError, match=r"\['c-empty'\] hold no images"):
+        data.load(root)
+
+
+def test_is_path_is_the_one_path_or_name_rule(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    for name in ("digits", "fashion-mnist", "Fashion_MNIST", "not-a-dataset"):
+        assert data.is_path(name) is False, name
+    for name in ("npz:/x", "imagefolder:/x", Path("x"), "some/dir", "x.npz"):
+        assert data.is_path(name) is True, name
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mydata").mkdir()
+    assert data.is_path("mydata") is True  # an existing relative folder without a separator
+    (tmp_path / "digits").mkdir()
+    assert data.is_path("digits") is False  # a registered name wins over a folder of that name
+    with pytest.raises(DatasetNotFoundError, match="does not exist"):
+        data.load("some/missing/folder")

@@ -409,8 +409,89 @@ def test_public_api_reexports():
     import tecore
 
     for name in ["weighted_tau", "weighted_tau_itm", "kendall_tau", "spearman_rho", "pearson_r",
-                 "top_k_hit", "relative_top1", "correlations", "bootstrap_tau", "friedman"]:
+                 "top_k_hit", "relative_top1", "correlations", "bootstrap_tau", "friedman", "rank_table"]:
         assert getattr(tecore, name) is getattr(E, name)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert tecore.weighted_tau([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------------------
+# rank_table: the one entry point from tables
+# --------------------------------------------------------------------------------------
+def _two_metrics(seed=2):
+    rng = np.random.default_rng(seed)
+    models = [f"m{i}" for i in range(8)]
+    truth = pd.Series(rng.uniform(60, 90, 8), index=models)
+    good = truth + rng.normal(scale=3, size=8)
+    bad = pd.Series(rng.normal(size=8), index=models)
+    bad.iloc[3] = np.nan
+    df = pd.concat([
+        pd.DataFrame({"model": models, "metric": "good", "score": good.values}),
+        pd.DataFrame({"model": models, "metric": "bad", "score": bad.values}),
+    ])
+    return df, truth, good, bad
+
+
+def test_rank_table_one_pool_against_a_series():
+    df, truth, good, bad = _two_metrics()
+    out = E.rank_table(df, truth.sample(frac=1, random_state=0), by="metric", bootstrap=200)
+    assert out["metric"].tolist() == ["good", "bad"]  # order of first appearance
+    assert list(out.columns) == ["metric", "n_models", *E.STATS, "ci_low", "ci_high"]
+    out = out.set_index("metric")
+    assert out.loc["good", "weighted_tau"] == pytest.approx(weighted_tau(good, truth))
+    keep = bad.dropna().index  # a NaN score leaves that model out of its metric's row
+    assert out.loc["bad", "weighted_tau"] == pytest.approx(weighted_tau(bad[keep], truth[keep]))
+    assert out.loc["bad", "n_models"] == 7 and out.loc["good", "n_models"] == 8
+    ref = correlations(good, truth)
+    for k in E.STATS:
+        assert out.loc["good", k] == pytest.approx(ref[k]), k
+    b = bootstrap_tau(good.to_numpy(), truth.to_numpy(), n_boot=200)
+    assert (out.loc["good", "ci_low"], out.loc["good", "ci_high"]) == pytest.approx((b["low"], b["high"]))
+    # a model without truth is left out of its group, and n_models says so
+    short = E.rank_table(df, truth.iloc[:7], by="metric").set_index("metric")
+    assert short.loc["good", "n_models"] == 7
+    assert short.loc["good", "weighted_tau"] == pytest.approx(weighted_tau(good.iloc[:7], truth.iloc[:7]))
+
+
+def test_rank_table_groups_by_target_and_metric_and_takes_functions():
+    """What printed.tau_by did: one statistic per (metric, target), pivoted by the caller."""
+    rng = np.random.default_rng(0)
+    rows, truth_rows = [], []
+    for t in ("d1", "d2"):
+        acc = rng.uniform(size=6)
+        truth_rows += [{"target": t, "model": f"m{i}", "truth": a} for i, a in enumerate(acc)]
+        for m, sign in (("up", 1.0), ("down", -1.0)):
+            rows += [{"target": t, "model": f"m{i}", "metric": m, "score": sign * a} for i, a in enumerate(acc)]
+    scores, truth = pd.DataFrame(rows), pd.DataFrame(truth_rows)
+    out = E.rank_table(scores, truth, by=["metric", "target"], stats="kendall_tau")
+    wide = out.pivot(index="metric", columns="target", values="kendall_tau")
+    np.testing.assert_allclose(wide.loc["up"], 1.0)
+    np.testing.assert_allclose(wide.loc["down"], -1.0)
+    # a function as statistic: the column is named after it
+    out = E.rank_table(scores, truth, by=["metric", "target"], stats=[weighted_tau_itm, "pearson_r"])
+    assert list(out.columns) == ["metric", "target", "n_models", "weighted_tau_itm", "pearson_r"]
+    # a joined table (score and truth side by side) with truth=None gives the same
+    joined = scores.merge(truth, on=["target", "model"])
+    pd.testing.assert_frame_equal(E.rank_table(joined, None, by=["metric", "target"], stats=[weighted_tau_itm, "pearson_r"]), out)
+
+
+def test_rank_table_undefined_groups_and_errors():
+    scores = pd.DataFrame({"target": "t", "model": list("abcd"), "metric": "const", "score": 1.0})
+    truth = pd.DataFrame({"target": "t", "model": list("abcd"), "truth": [0.1, 0.2, 0.3, 0.4]})
+    out = E.rank_table(scores, truth, bootstrap=20)
+    assert out.n_models.iloc[0] == 4 and out.drop(columns=["target", "metric", "n_models"]).isna().all(axis=None)
+    two = E.rank_table(scores.assign(score=[1.0, 2, np.nan, np.nan]), truth)  # 2 < min_models
+    assert two.n_models.iloc[0] == 2 and np.isnan(two.weighted_tau.iloc[0])
+    with pytest.raises(ValueError, match="unknown statistic 'tau_w'"):
+        E.rank_table(scores, truth, stats="tau_w")
+    with pytest.raises(ValueError, match="truth must have columns"):
+        E.rank_table(scores, truth.rename(columns={"truth": "accuracy"}))
+    with pytest.raises(ValueError, match="by: \\['dataset'\\]"):
+        E.rank_table(scores, truth, by=["dataset"])
+    with pytest.raises(ValueError, match="bootstrap must be"):
+        E.rank_table(scores, truth, bootstrap=-1)
+    with pytest.raises(ValueError, match="truth=None needs"):
+        E.rank_table(scores, None)
+    with pytest.raises(ValueError, match="ci must be"):
+        E.rank_table(scores, truth, bootstrap=10, ci=95)

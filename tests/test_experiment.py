@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("torch")
 from PIL import Image  # noqa: E402
 
-from tecore import experiment  # noqa: E402
+from tecore import evaluate, experiment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,11 +56,12 @@ def test_split_per_class_and_bad_names():
         experiment.run("offline", ["not-a-dataset"], ["logme"])
 
 
-def test_correlate_by_hand():
+def test_rank_table_by_target_and_metric_by_hand():
     scores = pd.DataFrame({"target": "t", "model": list("abcd"), "metric": "m", "score": [1.0, 2, 3, 4]})
     truth = pd.DataFrame({"target": "t", "model": list("abcd"), "truth": [0.1, 0.2, 0.3, 0.4]})
-    c = experiment.correlate(scores, truth, n_boot=50)
+    c = evaluate.rank_table(scores, truth, bootstrap=50)
     assert c.weighted_tau.iloc[0] == pytest.approx(1.0) and c.top1_hit.iloc[0] == 1.0
+    assert list(c.columns[:3]) == ["target", "metric", "n_models"] and list(c.columns[-2:]) == ["ci_low", "ci_high"]
 
 
 def test_papermill_offline_chapter_on_a_user_imagefolder(tmp_path):
@@ -86,13 +87,13 @@ def test_papermill_offline_chapter_on_a_user_imagefolder(tmp_path):
 
 def test_scores_equal_up_to_rounding_are_ties():
     v = np.array([9.000000000000004, 8.999999999999998, 9.0, -0.0012345678912345, 0.0, np.nan])
-    s = experiment.snap_ties(v)
+    s = evaluate.snap_ties(v)
     assert s[0] == s[1] == s[2] == 9.0 and s[3] == pytest.approx(-0.001234567891, abs=1e-15)
     assert s[4] == 0.0 and np.isnan(s[5])
-    np.testing.assert_array_equal(experiment.snap_ties(v[:4], None), v[:4])
+    np.testing.assert_array_equal(evaluate.snap_ties(v[:4], None), v[:4])
     truth = pd.DataFrame({"target": "t", "model": list("abcd"), "truth": [0.1, 0.2, 0.3, 0.4]})
     noisy = pd.DataFrame({"target": "t", "model": list("abcd"), "metric": "hscore",
                           "score": [9.000000000000004, 8.999999999999998, 9.000000000000002, 9.0]})
-    assert np.isnan(experiment.correlate(noisy, truth, n_boot=20).weighted_tau.iloc[0])
-    exact = experiment.correlate(noisy, truth, n_boot=20, tie_digits=None).weighted_tau.iloc[0]
+    assert np.isnan(evaluate.rank_table(noisy, truth, bootstrap=20).weighted_tau.iloc[0])
+    exact = evaluate.rank_table(noisy, truth, bootstrap=20, tie_digits=None).weighted_tau.iloc[0]
     assert np.isfinite(exact)  # the rounding noise alone would have produced a "ranking"

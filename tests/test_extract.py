@@ -12,9 +12,22 @@ torch = pytest.importorskip("torch")  # torch is a declared dependency of the [t
 
 from tecore import data  # noqa: E402
 from tecore import extract as ex  # noqa: E402
-from tecore.cache import FeatureCache  # noqa: E402
+from tecore.extract.cache import FeatureCache  # noqa: E402
 
 pytestmark = pytest.mark.torch
+
+
+def _crash_after(model, n_batches):
+    """Make ``model`` raise in its ``n_batches + 1``-th forward pass (a killed run)."""
+    forward = model.forward
+
+    def crashing(x):
+        if model.calls >= n_batches:
+            raise RuntimeError(f"simulated crash after {n_batches} batches")
+        return forward(x)
+
+    model.forward = crashing
+    return model
 
 
 class Tiny(torch.nn.Module):
@@ -123,7 +136,7 @@ def test_cache_hit_runs_no_forward(breast, cache_dir):
     other = data.load("breastmnist", "train", per_class=15, seed=1)
     ex.extract((m2, pre, spec), other, cache_dir=cache_dir, progress=False)
     assert m2.calls > 0
-    spec2 = types.SimpleNamespace(**{**vars(spec), "weights_sha256": "1" * 64})
+    spec2 = types.SimpleNamespace(**{**vars(spec), "name": "tiny-2"})
     m3 = Tiny()
     c = ex.extract((m3, pre, spec2), breast, cache_dir=cache_dir, progress=False)
     assert m3.calls > 0 and c.meta["key"] != a.meta["key"]
@@ -140,8 +153,8 @@ def test_resume_after_crash_equals_uninterrupted_run(breast, cache_dir):
     model, pre, spec = _created()
     with pytest.raises(RuntimeError, match="simulated crash"):
         # chunks of 8 images = 2 batches of 4; crash in the 6th batch: chunks 0 and 1 are saved
-        ex.extract((model, pre, spec), breast, batch_size=4, chunk_size=8, cache_dir=cache_dir,
-                   progress=False, _fail_after_batches=5)
+        ex.extract((_crash_after(model, 5), pre, spec), breast, batch_size=4, chunk_size=8,
+                   cache_dir=cache_dir, progress=False)
     store = FeatureCache(cache_dir)
     m2 = Tiny()
     out = ex.extract((m2, pre, spec), breast, batch_size=4, chunk_size=8, cache_dir=cache_dir,
@@ -158,8 +171,8 @@ def test_corrupt_chunks_and_tmp_files_are_ignored(breast, cache_dir):
     ref = ex.extract(_created(), breast, batch_size=4, cache=False, progress=False)
     model, pre, spec = _created()
     with pytest.raises(RuntimeError):
-        ex.extract((model, pre, spec), breast, batch_size=4, chunk_size=8, cache_dir=cache_dir,
-                   progress=False, _fail_after_batches=4)
+        ex.extract((_crash_after(model, 4), pre, spec), breast, batch_size=4, chunk_size=8,
+                   cache_dir=cache_dir, progress=False)
     store = FeatureCache(cache_dir)
     (chunk_dir,) = [p for p in cache_dir.rglob("*.chunks")]
     files = sorted(chunk_dir.iterdir())
@@ -325,3 +338,84 @@ def test_grad_probe_through_extract(breast, cache_dir):
     other = ex.extract((Tiny(), pre, spec), breast, cache_dir=cache_dir, progress=False,
                        grad_probe={"layers": ("conv1", "conv3")})
     assert other.grad_ratio != out.grad_ratio
+
+
+# ---- issue 8 part 3: the cache knows what it holds ------------------------------------------
+def test_cache_key_follows_the_models_actual_weights(breast, cache_dir):
+    # reproducer: two models with the same name (and spec) but other weights, e.g.
+    # pretrained=False vs pretrained, or two custom models called "tiny", shared one entry:
+    # the second call was served the first model's features
+    _, pre, spec = _created()
+    a = ex.extract((Tiny(seed=1), pre, spec), breast, cache_dir=cache_dir, progress=False)
+    other = Tiny(seed=2)
+    b = ex.extract((other, pre, spec), breast, cache_dir=cache_dir, progress=False)
+    ref = ex.extract((Tiny(seed=2), pre, spec), breast, cache=False, progress=False)
+    assert other.calls > 0 and b.meta["cache_hit"] is False and b.meta["key"] != a.meta["key"]
+    np.testing.assert_array_equal(b.features, ref.features)
+    assert not np.allclose(a.features, b.features)
+    # a model changed in place (fine-tuned) is a new entry too; an unchanged one hashes once
+    with torch.no_grad():
+        other.conv1.weight.add_(0.1)
+    c = ex.extract((other, pre, spec), breast, cache_dir=cache_dir, progress=False)
+    assert c.meta["key"] not in (a.meta["key"], b.meta["key"])
+    assert ex.features.model_digest(other) == ex.features.model_digest(other)
+
+
+def test_cache_key_follows_the_preprocessing(breast, cache_dir):
+    m, pre, spec = _created()
+    a = ex.extract((m, pre, spec), breast, cache_dir=cache_dir, progress=False)
+    b = ex.extract((m, _preprocess(12), spec), breast, cache_dir=cache_dir, progress=False)
+    assert b.meta["cache_hit"] is False and b.meta["key"] != a.meta["key"]
+
+
+def _rewrite_entry(store, key, arrays):
+    """Write ``arrays`` in place of the entry ``key``, keeping its stored metadata (a stale
+    checksum unless the caller recomputes it)."""
+    from tecore.extract import cache as tc
+
+    path = store.path(key)
+    _, meta = tc._decode(path)
+    path.write_bytes(tc._encode(arrays, meta, store.fmt))
+    return meta
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "nan", "five rows"])
+def test_damaged_entry_is_a_miss_and_recomputed(breast, cache_dir, damage):
+    from tecore.extract import cache as tc
+
+    m, pre, spec = _created()
+    a = ex.extract((m, pre, spec), breast, cache_dir=cache_dir, progress=False)
+    store = FeatureCache(cache_dir)
+    key = a.meta["key"]
+    path = store.path(key)
+    if damage == "flipped byte":  # inside the float data, so the file still parses
+        raw = bytearray(path.read_bytes())
+        raw[-7] ^= 0x10
+        path.write_bytes(bytes(raw))
+    elif damage == "nan":
+        f = a.features.copy()
+        f[3, 2] = np.nan
+        _rewrite_entry(store, key, {"features": f, "logits": a.logits})
+    else:  # 5 rows for a 30-image dataset, with a checksum that matches those 5 rows
+        arrays = {"features": a.features[:5], "logits": a.logits[:5]}
+        meta = _rewrite_entry(store, key, arrays)
+        meta["content_sha256"] = tc.content_digest(arrays)
+        path.write_bytes(tc._encode(arrays, meta, store.fmt))
+    assert store.get(key, rows=len(breast)) is None
+    m2 = Tiny()
+    b = ex.extract((m2, pre, spec), breast, cache_dir=cache_dir, progress=False)
+    assert m2.calls > 0 and b.meta["cache_hit"] is False
+    np.testing.assert_array_equal(b.features, a.features)
+    # the recomputed entry replaced the damaged one
+    m3 = Tiny()
+    c = ex.extract((m3, pre, spec), breast, cache_dir=cache_dir, progress=False)
+    assert m3.calls == 0 and c.meta["cache_hit"] is True
+
+
+def test_unwritable_cache_fails_before_any_work(breast, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    m, pre, spec = _created()
+    with pytest.raises(ValueError, match=r"not writable.*TECORE_CACHE.*cache=False"):
+        ex.extract((m, pre, spec), breast, cache_dir=blocker / "features", progress=False)
+    assert m.calls == 0

@@ -119,8 +119,9 @@ def test_grid_runs_records_and_resumes(tmp_path, monkeypatch):
     a, b = df[df.model == "a"].sort_values("cfg_lr"), df[df.model == "b"].sort_values("cfg_lr")
     np.testing.assert_allclose(a["best_val_loss"].to_numpy(), b["best_val_loss"].to_numpy(), rtol=1e-6)
     gt = ground_truth(df)
-    assert list(gt.index) == [("digits3", "a"), ("digits3", "b")]
-    assert gt.iloc[0] > 0.5  # three-class digits are learnable in two epochs
+    assert list(gt.columns) == ["target", "model", "truth"]
+    assert list(zip(gt.target, gt.model)) == [("digits3", "a"), ("digits3", "b")]
+    assert gt.truth.iloc[0] > 0.5  # three-class digits are learnable in two epochs
 
 
 def test_ground_truth_selection_rules_on_a_hand_table():
@@ -133,11 +134,11 @@ def test_ground_truth_selection_rules_on_a_hand_table():
                          "test_at_best_val": test_at_val, "test_at_min_val_loss": test_at_loss, "max_test": mx})
     df = pd.DataFrame(rows)
     base = dict(optimizer="sgd", grid={"lr": (0.1, 0.01)}, epochs=1)
-    assert ground_truth(df, Protocol("p", selection="max_test", **base)).iloc[0] == 0.90
-    assert ground_truth(df, Protocol("p", selection="min_val_loss", **base)).iloc[0] == 0.72
+    assert ground_truth(df, Protocol("p", selection="max_test", **base)).truth.iloc[0] == 0.90
+    assert ground_truth(df, Protocol("p", selection="min_val_loss", **base)).truth.iloc[0] == 0.72
     # mean val over seeds: lr=0.1 -> 0.80, lr=0.01 -> 0.80 vs 0.70/0.90 -> 0.80; tie -> first (0.01)
     df.loc[df.cfg_lr == 0.01, "best_val_score"] += 0.05
-    assert ground_truth(df, Protocol("p", selection="best_val", **base)).iloc[0] == 0.75
+    assert ground_truth(df, Protocol("p", selection="best_val", **base)).truth.iloc[0] == 0.75
 
 
 def test_find_results_cwd_then_checkout(tmp_path, monkeypatch):

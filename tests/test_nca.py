@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tecore import printed, published
+from tecore.papers import medical, printed
 from tecore.metrics.nca import combine_lp_fu, lp, lp_fu_terms
 
 
@@ -84,10 +84,10 @@ def test_published_scores_reproduce_table2_and_table3():
     reproduces every printed cell of Tables 2 and 3 (the other methods too)."""
     for exp, name in (("dataset", "medical_table2"), ("model", "medical_table3")):
         shown = printed.get(name).frame
-        ours = published.medical_tau_table(exp)[shown.columns]
+        ours = medical.tau_table(exp)[shown.columns]
         _, n_match, n_total = printed.compare(shown, ours, tol=0.01)
         assert n_match == n_total == shown.notna().sum().sum()
     # the authors' rank file of the dataset experiment (our = LP x FU) agrees everywhere
-    ranks = published.rank_methods(published.medical_tau_table("dataset"))
-    files = published.medical_rank_table("dataset").rename(columns={"our": "lp_fu"})
+    ranks = medical.rank_methods(medical.tau_table("dataset"))
+    files = medical.rank_file("dataset")
     assert (ranks.loc[files.index, files.columns] == files).all().all()

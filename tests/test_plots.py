@@ -1,4 +1,4 @@
-"""Tests for tecore.plots: the figure objects (axes, titles, plotted points, texts), headless."""
+"""Tests for tecore.papers.plots: the figure objects (axes, titles, plotted points, texts), headless."""
 from __future__ import annotations
 
 import os
@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from tecore import evaluate as ev  # noqa: E402
-from tecore.plots import cd_diagram, score_vs_truth_grid, tau_heatmap  # noqa: E402
+from tecore.papers.plots import cd_diagram, score_vs_truth_grid, tau_heatmap  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -96,11 +96,11 @@ def test_score_vs_truth_grid_rows_by_dataset():
     parts, truths = [], []
     for k, ds in enumerate(["cifar10", "pets"]):
         s = _scores(models, ["logme", "gbc"], seed=k)
-        s["dataset"] = ds
+        s["target"] = ds
         parts.append(s)
-        truths.append(pd.DataFrame({"model": models, "dataset": ds, "accuracy": [70.0 + k, 80, 75, 90]}))
+        truths.append(pd.DataFrame({"model": models, "target": ds, "truth": [70.0 + k, 80, 75, 90]}))
     df, tr = pd.concat(parts), pd.concat(truths)
-    fig = score_vs_truth_grid(df, tr, row="dataset", metrics=["gbc", "logme"], label_points=False)
+    fig = score_vs_truth_grid(df, tr, row="target", metrics=["gbc", "logme"], label_points=False)
     assert len(fig.axes) == 4
     assert [ax.get_title().split("  ")[0] for ax in fig.axes] == [
         "cifar10 / gbc", "cifar10 / logme", "pets / gbc", "pets / logme"]

@@ -1,6 +1,6 @@
 """Tests for tecore.pool: scoring a pool with real registered metrics and with MetricSpec
-fixtures defined here (module functions, addressed as f"{__name__}:fn"), min-max,
-flip_sign, wide and evaluate_pool."""
+fixtures defined here (module functions, addressed as f"{__name__}:fn"), min-max, and a
+pool's scores through evaluate.rank_table."""
 from __future__ import annotations
 
 import math
@@ -12,7 +12,7 @@ import pytest
 from tecore import evaluate as ev
 from tecore import metrics as registry
 from tecore.metrics import MetricSpec
-from tecore.pool import evaluate_pool, flip_sign, minmax, model_inputs, score_pool, wide
+from tecore.pool import minmax, model_inputs, score_pool
 
 
 # ------------------------------------------------------------------ fixtures: tiny metrics
@@ -213,62 +213,27 @@ def test_minmax():
     assert minmax(pd.Series([np.nan, np.nan])).isna().all()
     with pytest.raises(ValueError, match="1-D or 2-D"):
         minmax(np.ones((2, 2, 2)))
-    # the same convention as the pool-level combiners' helper
-    from tecore.metrics._pool_minmax import minmax as mm_internal
+    # one owner: the pool-level combiners use the very same function
+    from tecore.metrics import _pool_minmax
 
-    s2 = pd.Series([3.0, 1.0, 7.0])
-    pd.testing.assert_series_equal(minmax(s2), mm_internal(s2))
-
-
-def test_flip_sign_and_wide():
-    df = pd.DataFrame({"model": ["a", "b", "a", "b"], "metric": ["x", "x", "y", "y"],
-                       "score": [1.0, 2.0, 3.0, -4.0], "seconds": [0.1, 0.2, 0.3, 0.4]})
-    f = flip_sign(df, ["y"])
-    assert f.score.tolist() == [1.0, 2.0, -3.0, 4.0] and df.score.tolist() == [1.0, 2.0, 3.0, -4.0]
-    assert flip_sign(df).score.tolist() == df.score.tolist()  # no registered metric is inverted
-    np.testing.assert_array_equal(flip_sign([1.0, -2.0]), [-1.0, 2.0])
-    W = wide(df)
-    assert list(W.index) == ["a", "b"] and list(W.columns) == ["x", "y"]
-    assert W.loc["b", "y"] == -4.0
-    assert wide(df, "seconds").loc["a", "y"] == 0.3
-    with pytest.raises(ValueError, match="duplicate"):
-        wide(pd.concat([df, df]))
-    with pytest.raises(ValueError, match="tidy"):
-        wide(df.drop(columns="metric"))
+    assert minmax is _pool_minmax.minmax
 
 
-def test_evaluate_pool():
-    rng = np.random.default_rng(2)
-    models = [f"m{i}" for i in range(8)]
-    truth = pd.Series(rng.uniform(60, 90, 8), index=models)
-    good = truth + rng.normal(scale=3, size=8)
-    bad = pd.Series(rng.normal(size=8), index=models)
-    bad.iloc[3] = np.nan
-    df = pd.concat([
-        pd.DataFrame({"model": models, "metric": "good", "score": good.values}),
-        pd.DataFrame({"model": models, "metric": "bad", "score": bad.values}),
-    ])
-    out = evaluate_pool(df, truth.sample(frac=1, random_state=0), bootstrap=True, n_boot=200)
-    assert list(out.index) == ["good", "bad"]
-    assert out.loc["good", "weighted_tau"] == pytest.approx(ev.weighted_tau(good, truth))
-    keep = bad.dropna().index
-    assert out.loc["bad", "weighted_tau"] == pytest.approx(ev.weighted_tau(bad[keep], truth[keep]))
-    assert out.loc["bad", "n_models"] == 7 and out.loc["good", "n_models"] == 8
-    b = ev.bootstrap_tau(good.to_numpy(), truth.to_numpy(), n_boot=200)
-    assert out.loc["good", "weighted_tau_low"] == pytest.approx(b["low"])
-    assert out.loc["good", "weighted_tau_high"] == pytest.approx(b["high"])
-    # a wide table gives the same
-    out2 = evaluate_pool(wide(df), truth)
-    assert out2.loc["good", "kendall_tau"] == pytest.approx(out.loc["good", "kendall_tau"])
-    with pytest.raises(ValueError, match=r"no ground truth for model\(s\) \['m7'\]"):
-        evaluate_pool(df, truth.iloc[:7])
+def test_minmax_one_infinite_model_does_not_poison_the_pool():
+    """Issue 8: one ±inf model must not turn a pool's min-max into NaN for every model."""
+    out = minmax(pd.Series([1.0, 3.0, 2.0, np.inf], index=list("abcd")))
+    pd.testing.assert_series_equal(out, pd.Series([0.0, 1.0, 0.5, 1.0], index=list("abcd")))
+    out = minmax(np.array([1.0, -np.inf, 3.0, np.nan]))
+    np.testing.assert_array_equal(out, [0.0, 0.0, 1.0, np.nan])  # -inf -> bottom, NaN stays NaN
+    np.testing.assert_array_equal(minmax([np.inf, 2.0, 2.0]), [1.0, 0.0, 0.0])  # finite part constant
+    np.testing.assert_array_equal(minmax([-np.inf, np.inf]), [0.0, 1.0])
 
 
 def test_end_to_end_pool_then_evaluate():
     pool = make_pool(4)
     df = score_pool(pool, [NORM_SPEC, POOL_SPEC], progress=False)
     truth = pd.Series({"m0": 60.0, "m1": 70.0, "m2": 75.0, "m3": 90.0})
-    out = evaluate_pool(df, truth)
+    out = ev.rank_table(df, truth, by="metric").set_index("metric")
     # feature norms grow with the class-centre scale 1 + i, as does the truth here
     assert out.loc["norm", "weighted_tau"] == pytest.approx(1.0)
     assert out.loc["norm", "top1_hit"] == 1.0

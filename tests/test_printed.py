@@ -1,4 +1,4 @@
-"""Tests of tecore.printed: the typed-in tables, their loader and the comparison helpers.
+"""Tests of tecore.papers.printed: the typed-in tables, their loader and the comparison helpers.
 
 Spot values are checked against the papers in ../shared/papers (file named per test); the
 consistency tests check the typed-in numbers against each other, against the averages and
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tecore import printed
+from tecore.papers import check_choices, gbc, leep, printed
 
 SHAPES = {
     "gbc_table1": (4, 9),  # 4 methods x 8 targets + Average
@@ -272,29 +272,38 @@ def test_ped_table4_against_the_ground_truth_of_the_authors_code():
 
 # ---------------------------------------------------------------- chapter helpers
 def test_check_choices():
-    assert printed.check_choices(None, ["a", "b"], "x") == ["a", "b"]
-    assert printed.check_choices("b", ["a", "b"], "x") == ["b"]
+    assert check_choices(None, ["a", "b"], "x") == ["a", "b"]
+    assert check_choices("b", ["a", "b"], "x") == ["b"]
     with pytest.raises(ValueError, match="unknown target 'c'; valid: a, b"):
-        printed.check_choices(["a", "c"], ["a", "b"], "target")
+        check_choices(["a", "c"], ["a", "b"], "target")
     with pytest.raises(ValueError, match="at least one"):
-        printed.check_choices([], ["a"], "target")
+        check_choices([], ["a"], "target")
 
 
-def test_tau_by_groups_and_pivots():
+def test_rank_table_groups_and_pivots_like_the_chapters():
+    """The chapters' printed-vs-recomputed tables: one statistic per (metric, target) of a
+    joined table, pivoted to metric x target (what printed.tau_by did)."""
     from scipy.stats import kendalltau
+
+    from tecore.evaluate import rank_table
 
     df = pd.DataFrame({
         "metric": ["m"] * 6 + ["n"] * 6,
-        "dataset": (["d1"] * 3 + ["d2"] * 3) * 2,
+        "target": (["d1"] * 3 + ["d2"] * 3) * 2,
+        "model": list("abc") * 4,
         "score": [1, 2, 3, 3, 2, 1, 1, 2, 3, 1, 3, 2],
-        "acc": [10, 20, 30, 10, 20, 30, 30, 20, 10, 10, 20, 30],
+        "truth": [10, 20, 30, 10, 20, 30, 30, 20, 10, 10, 20, 30],
     })
-    out = printed.tau_by(df, score="score", truth="acc", index="metric", columns="dataset",
-                         fn=lambda s, t: kendalltau(s, t)[0])
+
+    def ktau(s, t):
+        return kendalltau(s, t)[0]
+
+    out = rank_table(df, None, by=["metric", "target"], stats=ktau).pivot(
+        index="metric", columns="target", values="ktau")
     assert out.loc["m", "d1"] == 1.0 and out.loc["m", "d2"] == -1.0 and out.loc["n", "d1"] == -1.0
     np.testing.assert_allclose(out.loc["n", "d2"], 1 / 3)
-    with pytest.raises(ValueError, match="not in the table"):
-        printed.tau_by(df, score="nope", truth="acc", index="metric", columns="dataset", fn=min)
+    with pytest.raises(ValueError, match="truth must have columns"):
+        rank_table(df.drop(columns="truth"), df[["target", "model", "score"]])
 
 
 def test_tidy_stable_transfer_renames_and_maps_the_backbone():
@@ -303,36 +312,36 @@ def test_tidy_stable_transfer_renames_and_maps_the_backbone():
         "Transferability Metric Score": [-2.0, -2.0], "Test Accuracy": [0.6, 0.7],
         "Trainable Backbone": [False, True], "Target Dataset": ["dtd"] * 2,
     })
-    out = printed.tidy_stable_transfer(raw)
-    assert list(out.columns) == ["metric", "model", "dataset", "backbone", "score", "accuracy"]
+    out = gbc.tidy_stable_transfer(raw)
+    assert list(out.columns) == ["target", "model", "metric", "score", "truth", "backbone"]
     assert out["backbone"].tolist() == ["frozen", "finetuned"]
-    pd.testing.assert_frame_equal(printed.tidy_stable_transfer(out), out)
+    pd.testing.assert_frame_equal(gbc.tidy_stable_transfer(out), out)
     with pytest.raises(ValueError, match="stable_transfer"):
-        printed.tidy_stable_transfer(raw.drop(columns="Test Accuracy"))
+        gbc.tidy_stable_transfer(raw.drop(columns="Test Accuracy"))
 
 
 def test_random_class_tasks_are_reproducible_subsets():
-    a = printed.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=3)
-    b = printed.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=3)
+    a = leep.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=3)
+    b = leep.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=3)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert all(2 <= len(t) <= 5 and len(set(t)) == len(t) and set(t) <= set(range(10)) for t in a)
     assert {len(t) for t in a} == {2, 3, 4, 5}
-    c = printed.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=4)
+    c = leep.random_class_tasks(np.arange(10), 20, min_classes=2, max_classes=5, seed=4)
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
     with pytest.raises(ValueError, match="min_classes"):
-        printed.random_class_tasks(np.arange(3), 2, min_classes=2, max_classes=4)
+        leep.random_class_tasks(np.arange(3), 2, min_classes=2, max_classes=4)
 
 
 def test_transferability_levels_hand_example():
     score = np.array([0.0, 0.1, 0.5, 0.9, 1.0, 1.0])
     truth = np.array([1.0, 3.0, 5.0, 7.0, 8.0, 9.0])
-    out = printed.transferability_levels(score, truth, n_levels=2)  # edges 0, .5, 1
+    out = leep.transferability_levels(score, truth, n_levels=2)  # edges 0, .5, 1
     assert out["level"].tolist() == [1, 2]
     assert out["n_tasks"].tolist() == [2, 4]  # 0.5 sits on the edge: goes to the upper bin
     np.testing.assert_allclose(out["mean_truth"], [2.0, 7.25])
     np.testing.assert_allclose(out[["score_low", "score_high"]].to_numpy(), [[0, 0.5], [0.5, 1]])
     with pytest.raises(ValueError, match="same length"):
-        printed.transferability_levels(score, truth[:-1])
+        leep.transferability_levels(score, truth[:-1])
 
 
 # ---------------------------------------------------------------- medical paper

@@ -4,7 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from tecore import published as P
+from tecore.papers import medical as M
+from tecore.papers import published as P
 
 
 def test_registry_lists_every_mirrored_file_with_hash_and_provenance():
@@ -38,24 +39,29 @@ def test_loaders_shapes_and_values():
     assert st.shape == (1710, 6)
     assert set(st["Transferability Metric"]) == {"gbc", "leep", "nleep", "logme", "hscore"}
     gt = P.sfda_ground_truth("selfsup12")
-    assert gt.shape == (132, 3) and list(gt.columns) == ["dataset", "model", "accuracy"]
-    assert gt.query("dataset == 'aircraft' and model == 'byol'")["accuracy"].item() == 82.1
+    assert gt.shape == (132, 3) and list(gt.columns) == ["target", "model", "truth"]
+    assert gt.query("target == 'aircraft' and model == 'byol'")["truth"].item() == 82.1
     with pytest.raises(ValueError, match="valid groups"):
         P.sfda_ground_truth("nope")
     assert len(P.parc_oracles("all")) == 469 - 10  # the -1 sentinels dropped
-    assert (P.ncti_ground_truth()["accuracy"] > 0).all()
-    ranks = P.medical_rank_table("dataset")
-    assert list(ranks.columns) == ["logme", "sfda", "leep", "parc", "ncti", "nleep", "our"]
-    assert ranks.loc["bloodmnist", "our"] == 1
-    sc = P.medical_scores("dataset", ["lp", "fu"])
-    assert not (sc["source"] == sc["target"]).any()
+    assert (P.ncti_ground_truth()["truth"] > 0).all()
+    et = P.etran_cifar100()
+    assert list(et.columns) == ["model", "lda", "energy", "truth"] and len(et) == 11
+    ranks = M.rank_file("dataset")
+    assert list(ranks.columns) == ["logme", "sfda", "leep", "parc", "ncti", "nleep", "lp_fu"]
+    assert ranks.loc["bloodmnist", "lp_fu"] == 1
+    sc = M.scores("dataset", ["lp", "fu"])
+    assert list(sc.columns) == ["target", "model", "metric", "score"]
+    assert not (sc["model"] == sc["target"]).any()
     assert set(sc["metric"]) == {"lp", "fu"}
+    assert M.TARGETS is __import__("tecore.data", fromlist=["x"]).MEDICAL_TARGETS  # one owner
 
 
 @pytest.mark.parametrize("experiment,n", [("dataset", 168), ("model", 88)])
 def test_ground_truth_rederived_from_sweeps_matches_published(experiment, n):
-    pub = P.medical_auc(experiment)
-    re = P.medical_ground_truth_from_sweeps(experiment)
-    m = pub.merge(re, on=["source", "target"], suffixes=("_pub", "_re"))
+    pub = M.auc(experiment)
+    re = M.truth_from_sweeps(experiment)
+    assert list(pub.columns) == list(re.columns) == ["target", "model", "truth"]
+    m = pub.merge(re, on=["target", "model"], suffixes=("_pub", "_re"))
     assert len(m) == n
-    np.testing.assert_allclose(m["auc_re"], m["auc_pub"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(m["truth_re"], m["truth_pub"], rtol=0, atol=1e-12)

@@ -1,5 +1,5 @@
-"""Pool-level min-max normalisation shared by the pool-level metrics' ``combine`` functions
-(NCTI, ETran)."""
+"""Pool-level min-max normalisation (tecore's one ``minmax``) and the term-table check shared
+by the pool-level metrics' ``combine`` functions (NCTI, ETran, LP x FU)."""
 from __future__ import annotations
 
 import numpy as np
@@ -40,11 +40,30 @@ def check_terms(terms, required: tuple[str, ...], *, method: str) -> pd.DataFram
     return pd.DataFrame(vals, index=terms.index, columns=list(required))
 
 
-def minmax(col: pd.Series) -> pd.Series:
-    """``(x - min) / (max - min)`` over the pool. A term that is constant over the pool
-    carries no ranking information and maps to 0 for every model (the official scripts
-    divide by zero there and produce NaN)."""
-    lo, hi = float(col.min()), float(col.max())
-    if hi == lo:
-        return pd.Series(0.0, index=col.index, name=col.name)
-    return (col - lo) / (hi - lo)
+def minmax(x):
+    """Min-max normalise over the pool: ``(x - min) / (max - min)`` — the one min-max of
+    tecore (the pool-level combiners and :func:`tecore.pool.minmax` use it).
+
+    Works on a Series / 1-D array (over its values) or a DataFrame / 2-D array (each column
+    over the pool). One rule for non-finite values: ``min`` and ``max`` are taken over the
+    finite values; NaN stays NaN; ``+inf`` maps to 1.0 and ``-inf`` to 0.0 (the ends of the
+    range), so one infinite model does not turn every other model's value into NaN. A column
+    whose finite values are constant carries no ranking information and maps them to 0.0
+    (the official NCTI/ETran scripts divide by zero there and produce NaN).
+    """
+    if isinstance(x, pd.DataFrame):
+        return x.apply(minmax)
+    if isinstance(x, pd.Series):
+        v = x.astype(float)
+        fin = v[np.isfinite(v)]
+        lo, hi = (float(fin.min()), float(fin.max())) if len(fin) else (0.0, 0.0)
+        out = (v - lo) / (hi - lo) if hi > lo else v.where(v.isna(), 0.0)
+        out[v == np.inf] = 1.0
+        out[v == -np.inf] = 0.0
+        return out
+    a = np.array(x, dtype=np.float64)
+    if a.ndim == 2:
+        return minmax(pd.DataFrame(a)).to_numpy()
+    if a.ndim != 1:
+        raise ValueError(f"minmax expects 1-D or 2-D input, got shape {a.shape}.")
+    return minmax(pd.Series(a)).to_numpy()

@@ -1,11 +1,11 @@
-"""tecore.itm_study: the ITM chapter's grid, tau, tie and seed-spread helpers."""
+"""tecore.papers.itm: the ITM chapter's grid, tau, tie and seed-spread helpers."""
 import numpy as np
 import pandas as pd
 import pytest
 
 pytest.importorskip("torch")
 
-from tecore import itm_study as S  # noqa: E402
+from tecore.papers import itm as S  # noqa: E402
 from tests._metric_props import blobs  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def test_grid_tau_ties_and_spread():
 
 
 def test_table2_layout_and_claims_on_the_printed_table():
-    from tecore import printed
+    from tecore.papers import printed
 
     t = printed.load("itm_table2", tidy=False)
     claims = S.table2_claims(t)

@@ -90,7 +90,7 @@ def _truth_series(truth) -> pd.Series:
 
 
 def score_vs_truth_grid(scores: pd.DataFrame, truth, *, col: str = "metric", row: str | None = None,
-                        truth_col: str = "accuracy", metrics: Sequence[str] | None = None,
+                        truth_col: str = "truth", metrics: Sequence[str] | None = None,
                         label_points: bool = True, ncols: int | None = None, sharey: bool = True,
                         panel_size: tuple[float, float] = (3.0, 2.6), xlabel: str = "score",
                         ylabel: str = "fine-tuned accuracy"):
@@ -99,9 +99,9 @@ def score_vs_truth_grid(scores: pd.DataFrame, truth, *, col: str = "metric", row
     Parameters
     ----------
     scores : tidy DataFrame with columns ``model``, ``metric``, ``score`` (from
-        :func:`tecore.pool.score_pool`), plus ``row`` (e.g. ``"dataset"``) when given.
-    truth : Series / mapping model -> accuracy; or, with ``row``, a tidy DataFrame with
-        columns ``model``, ``row`` and ``truth_col``.
+        :func:`tecore.pool.score_pool`), plus ``row`` (e.g. ``"target"``) when given.
+    truth : Series / mapping model -> ground truth; or, with ``row``, a tidy DataFrame with
+        columns ``model``, ``row`` and ``truth_col`` (default ``"truth"``, tecore's vocabulary).
     col, row : the column that makes the grid's columns (default ``"metric"``) and,
         optionally, rows. Without ``row`` the panels wrap into ``ncols`` columns.
     metrics : restrict / order the metrics.

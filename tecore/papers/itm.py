@@ -1,11 +1,12 @@
-"""ITM's ablations (paper Table 2, Figs. 4-5), its seed spread and tie rate, on pools of real
-features: the computations behind the ITM chapter (``notebooks/itm.py``).
+"""ITM (arXiv 2510.23145): its ablations (Table 2, Figs. 4-5), seed spread and tie rate on
+pools of real features, reshaped for the ITM chapter (``notebooks/itm.py``).
 
 A *pool* is ``{target: {model: (features, labels)}}``. :func:`run_grid` trains ITM once per
 (setting, seed, target, model) and keeps the validation history, so the iterations
 100/200/500/1000 of Table 2 come from one run of 1000 iterations. :func:`tau_grid` turns the
-scores into ITM's eq. 1 weighted tau against a ground truth, per setting and iteration,
-averaged over targets as in the paper's tables.
+scores into ITM's eq. 1 weighted tau against a ground truth (through
+:func:`tecore.evaluate.rank_table`), per setting and iteration, averaged over targets as in the
+paper's tables.
 """
 from __future__ import annotations
 
@@ -23,14 +24,13 @@ def load_pool(models, targets, *, per_class: int = 30, test_per_class: int = 20,
               seed: int = 0, device: str = "cpu", data_dir=None, cache_dir=None) -> dict:
     """``{target: {model: (features, labels)}}`` of the images the metrics see, with the same
     subsample and split as :func:`tecore.experiment.run` (so its feature cache is reused)."""
-    from tecore import experiment, extract
+    from tecore import data, experiment, extract
 
     names = experiment.resolve_models(models)
     created = {m: experiment._created(m, image_size, device) for m in names}
     pool = {}
     for target in ([targets] if isinstance(targets, str) else list(targets)):
-        ds = experiment._load_target(target, per_class + test_per_class, seed, data_dir)
-        train = ds.subset(experiment.split_per_class(ds.labels, per_class)[0])
+        train, _ = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir, one_split=True)
         pool[target] = {}
         for m in names:
             f = extract.extract(created[m], train, device=device, cache_dir=cache_dir, progress=False)
@@ -101,15 +101,13 @@ def tau_grid(runs: pd.DataFrame, truth: pd.DataFrame, *, score: str = "log_likel
     target-averaged tau over seeds) and the number of targets."""
     from tecore import evaluate
 
-    f = getattr(evaluate, fn)
     by = list(by)
-    merged = runs.merge(truth[["target", "model", "truth"]], on=["target", "model"])
-    if merged.empty:
-        raise ValueError("no (target, model) of the runs has a ground truth; check the names.")
     keys = list(dict.fromkeys(by + ["seed", "target"]))
-    per = (merged.groupby(keys)
-           .apply(lambda g: f(g[score].to_numpy(), g["truth"].to_numpy()), include_groups=False)
-           .rename("tau").reset_index())
+    cols = list(dict.fromkeys(keys + ["model"]))
+    if not set(truth["target"]) & set(runs["target"]) or not set(truth["model"]) & set(runs["model"]):
+        raise ValueError("no (target, model) of the runs has a ground truth; check the names.")
+    per = evaluate.rank_table(runs[cols].assign(score=runs[score].to_numpy()), truth[["target", "model", "truth"]],
+                              by=keys, stats=fn).rename(columns={fn: "tau"})
     per_seed = per.groupby(list(dict.fromkeys(by + ["seed"])))["tau"].mean().rename("tau").reset_index()
     out = per_seed.groupby(by)["tau"].agg(tau="mean", tau_seed_sd="std").reset_index()
     out["n_targets"] = per.groupby(by)["target"].nunique().to_numpy()
