@@ -318,8 +318,7 @@ if run_offline:
                                test_per_class=offline_test_per_class, image_size=offline_image_size, seed=seed,
                                device=device, data_dir=data_dir, cache_dir=cache_dir)
     small = itm_paper.reduce_pool(pool, n_components)
-    ft = finetune.ground_truth(pd.read_csv(finetune.find_results(finetune_csv)))
-    ft = ft.rename("truth").reset_index().rename(columns={"dataset": "target"})
+    ft = finetune.ground_truth(pd.read_csv(finetune.find_results(finetune_csv)))  # target, model, truth
     truths = {"fine-tuned": ft[ft.target.isin(offline_targets)], "linear probe": offline.truth}
 
 # %%
@@ -328,6 +327,8 @@ if run_offline:
     print({t: {m: X.shape for m, (X, _) in models.items()} for t, models in small.items()})
     print(pd.concat({k: v.pivot(index="model", columns="target", values="truth") for k, v in truths.items()},
                     axis=1).round(3).to_string())
+else:
+    print("skipped: run_offline=False")
 
 # %% [markdown]
 # ### Table 2: standardisation × adaptive $\eta$ × iterations
@@ -351,6 +352,8 @@ if run_offline:
                     axis=1).round(3).to_string())
     print()
     print(t2_runs.groupby("setting").eta.agg(["min", "max"]).round(3).to_string())
+else:
+    print("skipped: run_offline=False")
 
 # %% [markdown]
 # Which of the trends that the paper's Sec. 4.4.2 reads from Table 2 does each table show?
@@ -361,6 +364,8 @@ if run_offline:
     claims = pd.DataFrame({"printed": itm_paper.table2_claims(printed_t2),
                            **{f"vs {k}": itm_paper.table2_claims(v) for k, v in recomputed_t2.items()}})
     print(claims.to_string())
+else:
+    print("skipped: run_offline=False")
 
 # %% [markdown]
 # ### Fig. 4: batch size
@@ -387,6 +392,8 @@ if run_offline:
     print(bs_tau.round(3).to_string())
     print("tau_w at 500 it. rises with the batch size (vs fine-tuned):",
           bool(bs_tau[("fine-tuned", 500)].is_monotonic_increasing))
+else:
+    print("skipped: run_offline=False")
 
 # %% [markdown]
 # ### Fig. 5: the pseudo-centre kinds, over seeds
@@ -408,6 +415,8 @@ if run_offline:
     rng_kinds = pc_tau[("fine-tuned", "tau")].max() - pc_tau[("fine-tuned", "tau")].min()
     print(f"range of tau_w over the kinds (vs fine-tuned): {rng_kinds:.3f}; "
           f"largest seed sd: {pc_tau[('fine-tuned', 'tau_seed_sd')].max():.3f}")
+else:
+    print("skipped: run_offline=False")
 
 # %% [markdown]
 # ### Seed spread and ties
@@ -428,6 +437,8 @@ if run_offline:
           int((spread["std"] > spread["gap"]).sum()), "of", len(spread))
     ties = pd.concat({s: itm_paper.tie_rate(onehot, score=s, by=["setting"]) for s in ["log_likelihood", "accuracy"]})
     print(ties.droplevel(1).drop(columns="setting").round(3).to_string())
+else:
+    print("skipped: run_offline=False")
 
 # %% [markdown]
 # ### ITM next to LogME, SFDA, PED and NCTI
@@ -456,6 +467,8 @@ if run_offline:
     print()
     print("ITM Table 1, average tau_w of the same methods:")
     print(tau_w.loc[["itm", "logme", "sfda", "ped"], "average"].round(3).to_string())
+else:
+    print("skipped: run_offline=False")
 
 # %% [markdown]
 # ## Recomputing Table 1 (`source="recompute"`)
@@ -513,6 +526,8 @@ if run_offline:
     print("Fig. 5, centre kinds within one seed sd of each other:",
           {k: bool(pc_tau[(k, "tau")].max() - pc_tau[(k, "tau")].min() <= pc_tau[(k, "tau_seed_sd")].max())
            for k in truths})
+else:
+    print("skipped: run_offline=False")
 
 # %% [markdown]
 # **Before and after the rebuild of `tecore.itm`** (issue 14; each "after" is pinned by a
