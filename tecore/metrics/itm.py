@@ -245,7 +245,7 @@ def itm(
       accuracy separates models (Kendall tau 1.0 with the held-out accuracy on the synthetic
       pool, for both), and is continuous, so ties need equal log-likelihoods to every digit
       (0 of 56 model pairs in the tie test, where the accuracy ties 3 times; 0 of 40 in the
-      ITM chapter, where the accuracy ties 5 times). On tiny targets, where 500 iterations
+      ITM chapter, where the accuracy ties 8 times). On tiny targets, where 500 iterations
       are hundreds of epochs, the log-likelihood also records the module's overfitting and
       its seed spread grows (see the chapter). ``score="accuracy"``, ``select="best"`` or
       ``"mean"`` (mean over the evaluations, a smoothed value) are options.
