@@ -439,6 +439,22 @@ def _append_atomic(path: Path, row: dict) -> None:
     os.replace(tmp, path)
 
 
+def _result_row(name: str, dataset: str, proto: Protocol, cfg: Mapping, res: Mapping, seconds: float,
+                device: str, versions: Mapping) -> dict:
+    """The results-CSV row of one finished run."""
+    return {
+        "run_key": _run_key(name, dataset, proto, cfg), "model": name, "dataset": dataset,
+        "protocol": proto.name, **{f"cfg_{k}": v for k, v in cfg.items()},
+        "epochs_max": proto.epochs, "epochs_run": res["epochs_run"],
+        "image_size": proto.image_size, "metric": proto.metric,
+        **{k: res[k] for k in ("best_val_loss", "test_at_min_val_loss", "best_val_score",
+                               "test_at_best_val", "max_test")},
+        "seconds": round(seconds, 3), "device": device,
+        "protocol_json": json.dumps(proto.to_dict(), sort_keys=True),
+        **{f"version_{k}": v for k, v in versions.items()},
+    }
+
+
 def run_grid(
     models: Mapping[str, Callable[[], tuple]] | Iterable[str],
     train,
@@ -450,6 +466,10 @@ def run_grid(
     out: str | os.PathLike,
     device: str | None = None,
     progress: bool = True,
+    engine: str | None = None,
+    workers: int | None = None,
+    address=None,
+    retries: int = 2,
 ) -> pd.DataFrame:
     """Run a fine-tuning grid for every model; resumable; returns all result rows.
 
@@ -462,7 +482,20 @@ def run_grid(
     dataset: the target's name, recorded in the rows.
     out: CSV path; one row per finished run with the configuration, selected scores,
         epochs, seconds, device and library versions. Runs already in it are skipped.
+    engine, workers, address, retries: run the configurations in parallel worker
+        processes (:mod:`tecore.dispatch`): ``engine="local"`` (the default once ``workers``
+        is given) is a process pool on this machine, ``engine="dask"`` a Dask cluster
+        (``address`` of its scheduler; none: a local Dask cluster). Only this process writes
+        ``out``; a run whose worker died is run again (up to ``retries`` times). Without
+        ``engine`` and ``workers`` the runs happen here, one after the other.
     """
+    if engine is not None or workers is not None:
+        from tecore.finetune_dispatch import run_grid_parallel
+
+        return run_grid_parallel(models, train, val, test, protocol, dataset=dataset, out=out, device=device,
+                                 progress=progress, engine=engine or "local", workers=workers,
+                                 address=address, retries=retries)
+
     import torch
     from tecore._progress import progress_bar
 
@@ -494,17 +527,7 @@ def run_grid(
         for cfg in todo:
             t0 = time.perf_counter()
             res = train_once(factory, data, cfg, proto, device=device, n_classes=n_classes)
-            row = {
-                "run_key": _run_key(name, dataset, proto, cfg), "model": name, "dataset": dataset,
-                "protocol": proto.name, **{f"cfg_{k}": v for k, v in cfg.items()},
-                "epochs_max": proto.epochs, "epochs_run": res["epochs_run"],
-                "image_size": proto.image_size, "metric": proto.metric,
-                **{k: res[k] for k in ("best_val_loss", "test_at_min_val_loss", "best_val_score",
-                                       "test_at_best_val", "max_test")},
-                "seconds": round(time.perf_counter() - t0, 3), "device": device,
-                "protocol_json": json.dumps(proto.to_dict(), sort_keys=True),
-                **{f"version_{k}": v for k, v in versions.items()},
-            }
+            row = _result_row(name, dataset, proto, cfg, res, time.perf_counter() - t0, device, versions)
             _append_atomic(out, row)
             bar.update(1)
     bar.close()

@@ -4,7 +4,7 @@ Layout: ``front`` (:func:`load`, :func:`load_train_test`, :func:`from_arrays`), 
 (:class:`Dataset`, :class:`LazyImages`), ``sampling`` (per-class subsets, official folds),
 ``registry`` (:class:`DatasetSpec` with ``loader = "module:function"``, :func:`is_path`),
 ``places`` (where files are looked for; the errors), ``sources/`` (one module per source:
-``medmnist``, ``fashion``, ``torchvision``, ``digits``, ``user``).
+``medmnist``, ``fashion``, ``torchvision``, ``digits``, ``user``, ``huggingface``).
 
 ``load(name, split)`` returns a :class:`Dataset`: images, integer labels and class names,
 optionally subsampled per class under a fixed seed. Every dataset the papers use is

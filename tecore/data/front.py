@@ -38,7 +38,9 @@ def load(
         A registered name (:func:`list_datasets`; e.g. ``"breastmnist"``, ``"cifar10"``,
         ``"fashion-mnist"``, ``"digits"``), or user data: a directory (image folder:
         one sub-directory per class, optionally under ``train/``, ``val/``, ``test/``),
-        ``"imagefolder:/path"``, a ``.npz`` file or ``"npz:/path"``.
+        ``"imagefolder:/path"``, a ``.npz`` file or ``"npz:/path"``; or a Hugging Face
+        dataset: a ``datasets.Dataset``/``DatasetDict``, a ``save_to_disk`` folder, parquet,
+        ``"hf:<folder or hub id>"`` (:mod:`tecore.data.sources.huggingface`; ``tecore[hf]``).
     split : str, optional
         ``None`` (default) takes the dataset's first split (``"train"`` where there is one;
         ``"trainval"`` for Pets and Aircraft; ``"all"`` for sets without official splits:
@@ -81,8 +83,14 @@ def load(
     if size is not None:
         size = check_positive_int(size, "size")
 
-    user = _user_path(name)
-    if user is not None:
+    from tecore.data.sources import huggingface
+
+    hf = huggingface.claims(name)  # a datasets object, a saved dataset, parquet, "hf:..."
+    user = None if hf else _user_path(name)
+    if hf:
+        ds = huggingface.load_hf(name, split, size=size)
+        spec_name = ds.name
+    elif user is not None:
         kind, path = user
         ds = _load_npz(path, split, size) if kind == "npz" else _load_imagefolder(path, split, size)
         spec_name = ds.name
@@ -135,7 +143,9 @@ def load_train_test(name, train_per_class: int, test_per_class: int, *, seed: in
     for v, what in ((train_per_class, "train_per_class"), (test_per_class, "test_per_class")):
         check_positive_int(v, what)
     train_per_class, test_per_class = int(train_per_class), int(test_per_class)
-    splits = None if _user_path(name) is not None else get_spec(str(name)).splits
+    from tecore.data.sources import huggingface
+
+    splits = None if huggingface.claims(name) or _user_path(name) is not None else get_spec(str(name)).splits
     if not one_split and splits is not None and "train" in splits and "test" in splits:
         out = []
         for part, k in (("train", train_per_class), ("test", test_per_class)):

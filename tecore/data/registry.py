@@ -153,6 +153,10 @@ def is_path(name) -> bool:
     """
     if isinstance(name, os.PathLike):
         return True
+    from tecore.data.sources import huggingface
+
+    if huggingface.claims(name):  # a datasets object or "hf:..."
+        return True
     s = str(name)
     low = s.lower()
     if low.startswith(("imagefolder:", "npz:")):

@@ -33,6 +33,10 @@ def _build(spec: ModelSpec, pretrained: bool):
     else:
         import timm
 
+        from tecore.zoo import hf_hub
+
+        if hf_hub.is_hub_id(arch):  # the hub model with its own head and config
+            return hf_hub.build(arch, pretrained)
         if pretrained and wkind == "timm":
             local = _mirror_file(f"{arch}.safetensors") or _mirror_file(f"{arch}.pth")
             overlay = {"file": str(local)} if local is not None else None
@@ -132,6 +136,10 @@ def create(name: str | ModelSpec, *, pretrained: bool = True, device="cpu"):
     spec = get_spec(name)
     device = resolve_device(device)
     net = _build(spec, pretrained)
+    from tecore.zoo import hf_hub
+
+    if hf_hub.is_hub_id(spec.arch):
+        spec = hf_hub.spec_from_model(spec, net)
     if spec.grad_layers is None and not spec.arch.startswith("timm:vit"):
         try:
             spec = dataclasses.replace(spec, grad_layers=_first_two_convs(net))

@@ -143,6 +143,10 @@ def collection(zoo: str) -> list[str]:
 def get_spec(name: str) -> ModelSpec:
     if isinstance(name, ModelSpec):
         return name
+    from tecore.zoo import hf_hub
+
+    if name not in _REGISTRY and hf_hub.is_hub_id(name):  # hf-hub:<org>/<model>, local-dir:<folder>
+        return register(hf_hub.hub_spec(name))
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
