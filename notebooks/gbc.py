@@ -58,9 +58,13 @@ targets = None  # None = all 9 targets of the table (or the datasets to load in 
 architectures = "gbc9"  # "gbc9": the 9 of GBC Table 1 (closest Keras names), "all": all 19, or a list
 settings = ["finetuned", "frozen"]  # backbone trained on the target, or only a new head
 tau = "weighted_tau"  # rank correlation from tecore.evaluate (scipy.stats.weightedtau defaults)
-# recompute mode only (needs the model weights and the datasets; GPU advised)
-zoo = "sfda11"  # tecore.zoo collection of ImageNet CNNs
-per_class = 50  # images per class used for the scores and the linear-probe ground truth
+# recompute mode only (needs the model weights and the datasets; GPU advised): GBC Table 1's
+# protocol (tecore.papers.recompute.gbc): its architectures, GBC / LEEP / LogME / H-score
+models = None  # None = the torchvision stand-ins of GBC's architectures; or a list of zoo names
+per_class = None  # None = the whole training split, as in the paper
+image_size = None  # None: each model's own input size; smaller is faster
+finetune = False  # True: ground truth by a fine-tuning grid here instead of the published one
+finetune_out = None  # folder of the fine-tuning results (resumable)
 data_dir = None  # None: $TECORE_DATA_MIRROR, then the download cache
 cache_dir = None  # None: $TECORE_CACHE (~/.cache/tecore)
 device = "cpu"
@@ -92,10 +96,11 @@ if source == "published":
         architectures = all_models
     architectures = check_choices(architectures, all_models, "architecture")
 else:
-    from tecore import data, zoo as zoo_registry
+    from tecore import zoo as zoo_registry
+    from tecore.papers import recompute
 
-    zoo_models = zoo_registry.collection(zoo)  # ValueError naming the collections if unknown
-    targets = check_choices(targets, data.list_datasets(), "dataset")
+    models = None if models is None else [zoo_registry.get_spec(m).name for m in models]
+    targets = check_choices(targets, [t for t, v in recompute.GBC_TARGETS.items() if v], "target (with a loader)")
 pd.set_option("display.precision", 3)
 
 # %% [markdown]
@@ -111,26 +116,13 @@ if source == "published":
     rows = table[table["metric"].isin(metrics) & table["target"].isin(targets)
                  & table["model"].isin(architectures) & table["backbone"].isin(settings)]
 else:
-    # Recompute: extract features with each model of the zoo (cached), score them with
-    # the chosen metrics, and take a linear probe on frozen features as ground truth
-    # (the "frozen" setting). Needs the weights and the datasets; see the book's setup page.
-    from tecore import extract, finetune, pool
-
-    parts = []
-    for target in targets:
-        train = data.load(target, "train", per_class=per_class, seed=seed, root=data_dir)
-        test = data.load(target, "test", per_class=per_class, seed=seed, root=data_dir)
-        feats = {m: extract.extract(m, train, device=device, cache_dir=cache_dir) for m in zoo_models}
-        tests = {m: extract.extract(m, test, device=device, cache_dir=cache_dir) for m in zoo_models}
-        scores = pool.score_pool(feats, metrics, progress=False)
-        truth = {m: finetune.linear_probe(feats[m].features, feats[m].labels,
-                                          tests[m].features, tests[m].labels, seed=seed)["score"]
-                 for m in zoo_models}
-        scores["truth"] = scores["model"].map(truth)
-        scores["target"], scores["backbone"] = target, "frozen"
-        parts.append(scores)
-    rows = pd.concat(parts, ignore_index=True)
-    settings, architectures = ["frozen"], list(zoo_models)
+    # Recompute GBC Table 1's protocol from features (tecore.papers.recompute.gbc)
+    result = recompute.gbc(targets, models=models, metrics=metrics, per_class=per_class, image_size=image_size,
+                           tau=tau_fn, finetune=finetune, finetune_out=finetune_out, data_dir=data_dir,
+                           cache_dir=cache_dir, device=device, seed=seed)
+    recompute.report(result)
+    rows = result.scores.merge(result.truth, on=["target", "model"]).assign(backbone="finetuned")
+    settings, architectures = ["finetuned"], sorted(rows["model"].unique())
 print(f"{len(rows)} rows: {rows['metric'].nunique()} metrics x {rows['model'].nunique()} "
       f"architectures x {rows['target'].nunique()} targets x {rows['backbone'].nunique()} settings")
 rows.head()

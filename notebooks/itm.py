@@ -101,6 +101,8 @@ methods = {"ped": "ped+logme", "logme": "logme", "nleep": "nleep", "parc": "parc
            "sfda": "sfda", "etran": "etran", "itm": "itm"}
 tau = "weighted_tau_itm"  # ITM's eq. 1; "weighted_tau" for scipy's definition
 zoo = "itm10"
+models = None  # None = the whole zoo; or a list of its model names
+image_size = None  # None: each model's own input size; smaller is faster
 per_class = None  # None = the whole training split
 data_dir = None  # None: $TECORE_DATA_MIRROR, then the download cache
 cache_dir = None  # None: $TECORE_CACHE
@@ -143,6 +145,7 @@ if source == "recompute":
     from tecore import data, zoo as zoo_registry
 
     zoo_models = zoo_registry.collection(zoo)  # ValueError naming the collections if unknown
+    zoo_models = check_choices(models, zoo_models, f"model (of zoo {zoo})")
 pd.set_option("display.precision", 3)
 
 # %% [markdown]
@@ -479,22 +482,13 @@ else:
 
 # %%
 if source == "recompute":
-    from tecore import extract, pool
+    from tecore.papers import recompute
 
-    truth = printed.load("itm_table3", tidy=False)  # models x datasets, test accuracy (%)
-    parts = []
-    for name in datasets:
-        ds = data.load(printed.DATASET_ALIASES.get(name, name), "train", per_class=per_class,
-                       seed=seed, root=data_dir)
-        feats = {m: extract.extract(m, ds, device=device, cache_dir=cache_dir) for m in zoo_models}
-        scores = pool.score_pool(feats, list(methods.values()), progress=False)
-        scores["metric"] = scores["metric"].map({m: row for row, m in methods.items()})  # Table 1's rows
-        taus = evaluate.rank_table(scores, truth[name], by="metric", stats=tau_fn)
-        parts.append(taus.set_index("metric")[tau_fn].rename(name))
-    recomputed = pd.concat(parts, axis=1)
-    cells, n_match, n_total = printed.compare(tau_w.drop(columns="average"), recomputed, tol=0.01)
-    print(f"{n_match} of {n_total} cells within 0.01 of ITM Table 1")
-    display(cells.round(3))  # noqa: F821 (IPython)
+    result = recompute.itm(datasets, models=zoo_models, methods=methods, per_class=per_class,
+                           image_size=image_size, tau=tau_fn, data_dir=data_dir, cache_dir=cache_dir,
+                           device=device, seed=seed)
+    cells = recompute.report(result, tau_w.drop(columns="average"))
+    print(result.table.round(3).to_string())
 
 # %% [markdown]
 # ## What we found

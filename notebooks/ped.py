@@ -57,7 +57,12 @@ datasets = None  # None = the 10 datasets of PED Table 1
 tau = "weighted_tau"  # rank correlation from tecore.evaluate
 # recompute mode only (needs the checkpoints and the datasets; GPU advised)
 zoo = "ped12"
+models = None  # None = the whole zoo; or a list of its model names
 per_class = None  # None = the whole training split, as in the paper
+imagenet_dir = None  # ImageNet validation folder (val/<wnid>/*.JPEG) for PED's standardisation
+image_size = None  # None: each model's own input size (the paper's); smaller is faster
+finetune = False  # True: ground truth by PED's fine-tuning protocol (tecore.finetune "ped")
+finetune_out = None  # folder of the fine-tuning results (resumable)
 data_dir = None  # None: $TECORE_DATA_MIRROR, then the download cache
 cache_dir = None  # None: $TECORE_CACHE
 device = "cpu"
@@ -82,6 +87,7 @@ if source == "recompute":
     from tecore import data, zoo as zoo_registry
 
     zoo_models = zoo_registry.collection(zoo)  # ValueError naming the collections if unknown
+    zoo_models = check_choices(models, zoo_models, f"model (of zoo {zoo})")
 pd.set_option("display.precision", 3)
 
 # %% [markdown]
@@ -191,21 +197,20 @@ print(etran_check.round(3).to_string())
 
 # %%
 if source == "recompute":
-    from tecore import extract, pool
+    from tecore.papers import recompute
 
-    parts = []
-    for name in datasets:
-        ds = data.load(printed.DATASET_ALIASES.get(name, name), "train", per_class=per_class,
-                       seed=seed, root=data_dir)
-        feats = {m: extract.extract(m, ds, device=device, cache_dir=cache_dir) for m in zoo_models}
-        scores = pool.score_pool(feats, metrics, progress=False)
-        scores.insert(0, "target", name)
-        parts.append(scores)
-    recomputed = tecore.evaluate.rank_table(pd.concat(parts, ignore_index=True), gt, by=["metric", "target"],
-                                            stats=tau_fn).pivot(index="metric", columns="target", values=tau_fn)
-    cells, n_match, n_total = printed.compare(table1, recomputed, tol=0.01)
-    print(f"{n_match} of {n_total} cells within 0.01 of PED Table 1")
-    display(cells.round(3))  # noqa: F821 (IPython)
+    result = recompute.ped(datasets, models=zoo_models, metrics=[m for m in metrics if not m.startswith("ped+")],
+                           imagenet_dir=imagenet_dir, per_class=per_class, image_size=image_size,
+                           tau=tau_fn, finetune=finetune, finetune_out=finetune_out, data_dir=data_dir,
+                           cache_dir=cache_dir, device=device, seed=seed)
+    cells = recompute.report(result, table1.loc[[m for m in table1.index if m in result.table.index]])
+    print(result.table.round(3).to_string())
+    print("PED standardisation:", result.settings["standardisation"])
+
+# %% [markdown]
+# In recompute mode the table above is PED Table 1 from this machine's features (with the
+# printed cells beside it in `cells`), the per-dataset $\lambda$ row, and a note when the
+# ImageNet statistics were not available.
 
 # %% [markdown]
 # ## What we found

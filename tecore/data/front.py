@@ -10,7 +10,7 @@ import numpy as np
 
 from tecore.data.dataset import Dataset
 from tecore.metrics._checks import check_positive_int
-from tecore.data.places import _download_default
+from tecore.data.places import _download_default, _verify_default
 from tecore.data.registry import get_spec
 from tecore.data.sampling import official_fold_indices, subsample_per_class
 from tecore.data.sources.user import _as_uint8_nhwc, _encode_image_labels, _load_imagefolder, _load_npz, _user_path
@@ -28,7 +28,7 @@ def load(
     size: int | None = None,
     fold: int | None = None,
     download: bool | None = None,
-    verify: bool = True,
+    verify: bool | None = None,
 ) -> Dataset:
     """Load one split of a dataset.
 
@@ -62,7 +62,9 @@ def load(
     download : bool, optional
         Allow downloading into the download cache; default ``False`` unless
         ``$TECORE_DOWNLOAD=1``.
-    verify : bool
+    verify : bool, optional
+        (default ``True``; ``$TECORE_DATA_VERIFY=0`` turns it off, with a warning — for
+        re-packed or stand-in files)
         Check MD5s where the publisher lists them (MedMNIST, Fashion-MNIST).
 
     Raises
@@ -104,7 +106,8 @@ def load(
         if fold is not None and spec.kind != "medmnist":
             raise ValueError("fold= is the official MedMNIST split of Juodelyte et al.; "
                              f"{spec.name} is not a MedMNIST set (use per_class=)")
-        ds = spec.load_fn()(spec, split, root=root, size=size, download=download, verify=verify)
+        ds = spec.load_fn()(spec, split, root=root, size=size, download=download,
+                            verify=_verify_default(verify))
 
     if fold is not None:
         if ds.split == "test":

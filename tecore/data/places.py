@@ -42,6 +42,19 @@ def _download_default(download: bool | None) -> bool:
     return os.environ.get("TECORE_DOWNLOAD", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _verify_default(verify: bool | None) -> bool:
+    """``verify`` if given, else ``True`` unless ``$TECORE_DATA_VERIFY`` is 0/false/no/off
+    (then a warning says the publisher's checksums are skipped)."""
+    if verify is not None:
+        return bool(verify)
+    if os.environ.get("TECORE_DATA_VERIFY", "").strip().lower() in ("0", "false", "no", "off"):
+        import warnings
+
+        warnings.warn("TECORE_DATA_VERIFY=0: dataset checksums are not checked", stacklevel=3)
+        return False
+    return True
+
+
 def _bases(root) -> list[Path]:
     return _store.mirror_dirs("TECORE_DATA_MIRROR", root)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from tecore.zoo.registry import ModelSpec, WeightsError, get_spec
-from tecore.zoo.weights import _load_state_dict, _map_by_order, _mirror_file, weights_path
+from tecore.zoo.weights import _load_state_dict, _mirror_file, map_checkpoint, weights_path
 
 # ------------------------------------------------------------------------------------ building
 def _build(spec: ModelSpec, pretrained: bool):
@@ -19,6 +19,7 @@ def _build(spec: ModelSpec, pretrained: bool):
         kwargs = {}
         if arch in ("googlenet", "inception_v3"):
             kwargs = {"aux_logits": False, "init_weights": False}
+        kwargs.update(dict(spec.arch_kwargs))
         if pretrained and wkind == "torchvision":
             enum_name, _, member = wloc.partition(".")
             w = getattr(getattr(torchvision.models, enum_name), member)
@@ -41,12 +42,11 @@ def _build(spec: ModelSpec, pretrained: bool):
             local = _mirror_file(f"{arch}.safetensors") or _mirror_file(f"{arch}.pth")
             overlay = {"file": str(local)} if local is not None else None
             return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=overlay,
-                                     num_classes=spec.num_classes or 0)
-        net = timm.create_model(arch, pretrained=False, num_classes=spec.num_classes or 0)
+                                     num_classes=spec.num_classes or 0, **dict(spec.arch_kwargs))
+        net = timm.create_model(arch, pretrained=False, num_classes=spec.num_classes or 0,
+                                **dict(spec.arch_kwargs))
     if pretrained and wkind in ("url", "package", "file", "mirror"):
-        sd = _load_state_dict(weights_path(spec))
-        if spec.key_map == "by_order":
-            sd = _map_by_order(sd, net, None if spec.has_head or not spec.head else spec.head + ".")
+        sd = map_checkpoint(_load_state_dict(weights_path(spec), strip=spec.key_map is None), spec, net)
         missing, unexpected = net.load_state_dict(sd, strict=False)
         head_keys = {f"{spec.head}.weight", f"{spec.head}.bias"} if spec.head else set()
         real_missing = [k for k in missing if k not in head_keys or spec.has_head]

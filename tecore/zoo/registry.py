@@ -32,8 +32,14 @@ class ModelSpec:
         for timm models (``forward_head(pre_logits=True)`` gives them).
     grad_layers: dotted names of the first and second convolutions used by S_FU (Juodelyte et
         al.); ``None``: the first two ``Conv2d`` modules in definition order.
-    key_map: how to map a foreign checkpoint's keys (``"by_order"``: match tensors in order,
-        shapes checked), or ``None``.
+    key_map: how to map a foreign checkpoint's keys: ``"by_order"`` (match tensors in order,
+        shapes checked), ``"prefix:<p>"`` (keep the keys under ``<p>``, e.g.
+        ``module.encoder_q.`` of MoCo or ``module.base_encoder.`` of MoCo v3, strip it, and drop
+        the pre-training heads), ``"simmim"`` (SimMIM's ``encoder.`` ViT with a shared relative
+        position bias, onto timm's BEiT), or ``None``
+        (:func:`tecore.zoo.weights.map_checkpoint`).
+    arch_kwargs: extra keyword arguments of the architecture builder, as ``(name, value)``
+        pairs (e.g. ``(("global_pool", "token"),)``).
     reference: where the model and weights come from.
     """
 
@@ -51,6 +57,7 @@ class ModelSpec:
     grad_layers: tuple[str, str] | None = None
     key_map: str | None = None
     reference: str = ""
+    arch_kwargs: tuple = ()
 
     @property
     def has_head(self) -> bool:
@@ -117,6 +124,8 @@ def load_registry_file(path: str | os.PathLike) -> list[ModelSpec]:
         for k in ("mean", "std", "grad_layers"):
             if e.get(k) is not None:
                 e[k] = tuple(e[k])
+        if isinstance(e.get("arch_kwargs"), dict):
+            e["arch_kwargs"] = tuple(sorted(e["arch_kwargs"].items()))
         out.append(register(ModelSpec(**e), overwrite=True))
     return out
 

@@ -70,7 +70,7 @@ def weights_path(spec: ModelSpec) -> Path | None:
     return None
 
 
-def _load_state_dict(path: Path) -> dict:
+def _load_state_dict(path: Path, strip: bool = True) -> dict:
     import torch
 
     sd = torch.load(path, map_location="cpu", weights_only=False)
@@ -79,6 +79,8 @@ def _load_state_dict(path: Path) -> dict:
             sd = sd[key]
     if not isinstance(sd, dict):
         raise WeightsError(f"{path} does not hold a state dict")
+    if not strip:  # the spec's key_map picks its own prefix
+        return sd
     # strip DataParallel / wrapper prefixes
     for prefix in ("module.encoder_q.", "module.", "encoder.", "backbone."):
         if sd and all(k.startswith(prefix) for k in sd):
@@ -102,3 +104,61 @@ def _map_by_order(src: Mapping, model, skip_prefix: str | None = None) -> dict:
         out[dk] = v
     return out
 
+
+
+#: Keys of pre-training heads (projectors, predictors, prototypes, classifiers) that a
+#: self-supervised checkpoint carries and the feature extractor does not have; they are
+#: dropped as linusericsson/ssl-transfer's ``remove_keys`` does. Anything else that does not
+#: fit the architecture is an error.
+_PRETRAIN_HEADS = ("projection", "prototypes", "predictor", "fc.", "head.", "linear", "mask_token")
+
+
+def _drop_heads(sd: Mapping, model_keys) -> dict:
+    out = {}
+    for k, v in sd.items():
+        if k not in model_keys and any(h in k for h in _PRETRAIN_HEADS):
+            continue
+        out[k] = v
+    return out
+
+
+def map_checkpoint(sd: Mapping, spec: ModelSpec, model) -> dict:
+    """Map the state dict ``sd`` read from ``spec``'s checkpoint onto ``model`` by
+    ``spec.key_map``:
+
+    ``None``: as read (wrapper prefixes shared by every key already stripped).
+    ``"by_order"``: tensors in order, every shape checked.
+    ``"prefix:<p>"``: the keys starting with ``<p>`` (MoCo v1/v2 and PCL
+        ``module.encoder_q.``, MoCo v3 ``module.base_encoder.``, InfoMin/InsDis
+        ``module.encoder.``, SwAV/DeepCluster-v2/SeLa-v2 ``module.``), the prefix stripped,
+        pre-training heads dropped.
+    ``"simmim"``: SimMIM's pre-training checkpoint (``model`` -> ``encoder.*``): a BEiT-style
+        ViT-B whose one relative position bias is shared by all blocks; mapped onto timm's
+        ``beit_base_patch16_224`` by giving every block the shared table (the same
+        computation), the decoder and ``mask_token`` dropped.
+    """
+    km = spec.key_map
+    model_keys = set(model.state_dict())
+    if km is None:
+        return dict(sd)
+    if km == "by_order":
+        return _map_by_order(sd, model, None if spec.has_head or not spec.head else spec.head + ".")
+    if km.startswith("prefix:"):
+        prefix = km[len("prefix:"):]
+        picked = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+        if not picked:
+            raise WeightsError(f"checkpoint of {spec.name!r} has no key starting with {prefix!r} "
+                               f"(first keys: {list(sd)[:3]})")
+        return _drop_heads(picked, model_keys)
+    if km == "simmim":
+        enc = {k[len("encoder."):]: v for k, v in sd.items() if k.startswith("encoder.")} or dict(sd)
+        table = enc.pop("rel_pos_bias.relative_position_bias_table", None)
+        enc.pop("rel_pos_bias.relative_position_index", None)
+        if table is not None:
+            for k in model_keys:
+                if k.endswith("attn.relative_position_bias_table"):
+                    enc[k] = table.clone()
+        enc = {k: v for k, v in enc.items() if not k.endswith("relative_position_index")}
+        return _drop_heads(enc, model_keys)
+    raise WeightsError(f"unknown key_map {km!r} of {spec.name!r}; valid: None, 'by_order', "
+                       "'prefix:<p>', 'simmim'")

