@@ -180,8 +180,8 @@ _SPECS = [
         "Generalizable transferability estimation of foundation vision models via implicit learning "
         "(arXiv 2510.23145); no public code, implemented from the paper",
         {"n_iter": 500, "batch_size": 256, "lr": 5e-3, "val_fraction": 0.2, "eval_every": 100,
-         "n_steps": 1, "pc_weight": 1.0, "standardize": True, "adaptive": True, "centers": "onehot",
-         "eta_base": 0.5, "dis_base": 0.8, "select": "best", "random_state": 0},
+         "n_steps": 1, "pc_weight": 0.0, "standardize": True, "adaptive": True, "centers": "onehot",
+         "eta_base": 0.3, "dis_base": 0.85, "score": "log_likelihood", "select": "last", "random_state": 0},
         needs_torch=True,
     ),
     MetricSpec(
