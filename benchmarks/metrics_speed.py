@@ -89,7 +89,8 @@ def make_inputs(n: int, d: int, c: int, seed: int = 0) -> dict[str, Any]:
     z -= z.max(axis=1, keepdims=True)
     P = np.exp(z)
     P /= P.sum(axis=1, keepdims=True)
-    return {"features": X, "labels": y.astype(np.int64), "probs": P, "grad_ratio": GRAD_RATIO}
+    return {"features": X, "labels": y.astype(np.int64), "probs": P, "grad_ratio": GRAD_RATIO,
+            "model": "sfda/resnet50"}  # imagenet_top1 looks the model up by name
 
 
 def warmup_subset(inputs: dict, min_total: int = 100) -> dict:
@@ -166,6 +167,8 @@ def _etran_call(m, a):
 OFFICIAL: dict[str, Official] = {
     "logme": Official("LogME", "LogME.py", "thuml/LogME LogME.py LogME(regression=False).fit",
                       lambda m, a: m.LogME(regression=False).fit(a["features"], a["labels"])),
+    "logme_regression": Official("LogME", "LogME.py", "thuml/LogME LogME.py LogME(regression=True).fit",
+                                 lambda m, a: m.LogME(regression=True).fit(a["features"], a["labels"])),
     "leep": Official("LogME", "LEEP.py", "thuml/LogME LEEP.py LEEP",
                      lambda m, a: m.LEEP(a["probs"], a["labels"])),
     "nce": Official("LogME", "NCE.py", "thuml/LogME NCE.py NCE (source argmax)",
@@ -208,6 +211,14 @@ NO_OFFICIAL = {
     "gbc": "official code is TensorFlow (google-research stable_transfer); not installed",
     "itm": "no public code",
     "lp_fu": "the official FU score needs the model and a data loader (gradient probe), not features",
+    "logme_multilabel": "needs a 0/1 indicator target (the class labels here are not); same code as logme_regression",
+    "knn": "a baseline (scikit-learn NearestNeighbors); no official code",
+    "imagenet_top1": "a table lookup; no official code",
+    "pactran_dirichlet": "official compute_metrics.py (google-research/pactran_metrics) imports TensorFlow; not installed",
+    "pactran_gamma": "official compute_metrics.py imports TensorFlow; not installed",
+    "pactran_gaussian": "official compute_metrics.py imports TensorFlow; not installed",
+    "pactran_dirichlet_gmm": "official compute_metrics.py imports TensorFlow; not installed",
+    "pactran_gamma_gmm": "official compute_metrics.py imports TensorFlow; not installed",
 }
 
 

@@ -91,6 +91,17 @@ if not 2 <= min_classes <= max_classes:
 pd.set_option("display.precision", 3)
 
 # %% [markdown]
+# ## What this chapter reproduces
+#
+# Every figure of LEEP's supplementary material and its status here
+# (`tecore.papers.inventory`):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("leep"), index=False)
+
+# %% [markdown]
 # ## Source model and target data
 #
 # One forward pass over the training and test images gives the penultimate features (for
@@ -107,9 +118,9 @@ print(f_test)
 # %% [markdown]
 # ## Random target tasks
 #
-# Each task keeps the images of a random subset of 2 to 10 classes
-# (`tecore.papers.leep.random_class_tasks`, fixed seed), relabelled $0..k-1$ by the metrics'
-# input checks.
+# Each task keeps the images of a random subset of `min_classes` to `max_classes` classes
+# (`tecore.papers.leep.random_class_tasks`, fixed seed; no subset is drawn twice),
+# relabelled $0..k-1$ by the metrics' input checks.
 
 # %%
 tasks = leep.random_class_tasks(np.unique(f_train.labels), n_tasks, min_classes=min_classes,
@@ -126,7 +137,7 @@ for t, classes in enumerate(tasks):
                                             Cs=probe_Cs, seed=seed)["score"]
     rows.append(row)
 tasks_table = pd.DataFrame(rows)
-tasks_table.head(10)
+display.table(tasks_table.head(10), index=False, caption="the first 10 tasks")
 
 # %% [markdown]
 # ## Correlation with the transferred accuracy
@@ -147,32 +158,63 @@ corr = evaluate.rank_table(per_task, tasks_table.set_index("task")["accuracy"], 
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(corr.round(3).to_string())
+display.table(corr, caption="correlation with the linear-probe accuracy over the tasks")
+
+# %% tags=["remove-cell"]
+for m in corr.index:
+    display.glue(f"leep_r_{m}", corr.loc[m, "pearson_r"], fmt=".3f")
+n_below = int((tasks_table["leep"] < tasks_table["nce"]).sum())
+display.glue("leep_below_nce", n_below, fmt="d")
+display.glue("leep_n_tasks", len(tasks_table), fmt="d")
 
 # %% [markdown]
 # ## Transferability levels
 #
 # LEEP's supplementary Figs. 1–2: split the range of LEEP scores into equal-width levels
-# and average the accuracy of the tasks in each; the accuracy should rise with the level.
+# and average the accuracy of the tasks in each; in the paper the accuracy rises with the
+# level. Here: {glue:md}`leep_levels_trend`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 levels = leep.transferability_levels(tasks_table["leep"], tasks_table["accuracy"], n_levels=n_levels)
-print(levels.round(3).to_string(index=False))
+display.table(levels, index=False, caption="mean linear-probe accuracy per LEEP level")
+
+# %% tags=["remove-cell"]
+steps = levels["mean_truth"].diff().dropna()
+if (steps > 0).all():
+    trend = "the mean accuracy rises from every level to the next"
+else:
+    falls = ", ".join(f"level {int(a)} → {int(b)}" for a, b, d in zip(levels["level"][:-1], levels["level"][1:],
+                                                                     levels["mean_truth"].diff()[1:]) if d <= 0)
+    trend = (f"the mean accuracy is {levels['mean_truth'].iloc[0]:.3f} at the lowest level and "
+             f"{levels['mean_truth'].iloc[-1]:.3f} at the highest, but it does not rise at every step "
+             f"(it falls or stays from {falls}); levels hold {', '.join(map(str, levels['n_tasks']))} tasks")
+display.glue("leep_levels_trend", trend)
 
 # %%
 from tecore.papers import plots
 
 fig = plots.score_vs_truth_grid(per_task, tasks_table.set_index("task")["accuracy"], col="metric",
                                 label_points=False, ylabel="linear-probe accuracy")
+display.glue("leep_fig_scatter", fig)
+
+# %% [markdown]
+# ```{glue:figure} leep_fig_scatter
+# :name: fig-leep-scatter
+#
+# Each task's score (x) against its linear-probe accuracy (y), one panel per metric.
+# ```
 
 # %% [markdown]
 # ## What we found
 #
-# * With a frozen ImageNet MobileNetV2 and random Fashion-MNIST tasks, LEEP and NCE
-#   correlate positively with the linear-probe accuracy, and the accuracy rises with LEEP's
-#   transferability level, as in LEEP's supplementary Figs. 1-2. H-score correlates
-#   *negatively* across tasks of different sizes: with at most 300 training images and
+# * With a frozen ImageNet MobileNetV2 and {glue:md}`leep_n_tasks` random tasks, Pearson's
+#   $r$ with the linear-probe accuracy is {glue:md}`leep_r_leep` for LEEP and
+#   {glue:md}`leep_r_nce` for NCE. Across LEEP's transferability levels (supplementary
+#   Figs. 1-2): {glue:md}`leep_levels_trend`. On {glue:md}`leep_below_nce` of the {glue:md}`leep_n_tasks` tasks LEEP
+#   is below NCE, which Property 2 allows (its bound has the extra term
+#   $\frac1n \sum_i \log \theta(x_i)_{z_i} \le 0$). H-score's $r$ is
+#   {glue:md}`leep_r_hscore` across tasks of different sizes: with at most 300 training images and
 #   1280 feature dimensions ($N \le D$) it is exactly $C - 1$, so it only counts the
 #   classes, while the accuracy falls as they grow. H-score compares models on one task
 #   with $N > D$; it says nothing about tasks here.

@@ -99,6 +99,18 @@ pd.set_option("display.width", 160)
 TABLE = {"dataset": "medical_table2", "model": "medical_table3"}
 
 # %% [markdown]
+# ## What this chapter reproduces
+#
+# Every table and figure of the paper and its status here (`tecore.papers.inventory`; the
+# match counts are computed now from the published files, by the same functions the
+# sections below call):
+
+# %%
+from tecore.papers import display, inventory
+
+display.table(inventory.table("medical"), index=False)
+
+# %% [markdown]
 # ## The ground truth, re-derived
 #
 # The published AUC tables are the test AUC of the sweep run with the lowest validation loss
@@ -114,7 +126,13 @@ for exp in experiments:
     both = pub.merge(again, on=["target", "model"], suffixes=("_published", "_rederived"))
     rederived.append({"experiment": exp, "cells": len(pub),
                       "identical": int((both["truth_published"] - both["truth_rederived"]).abs().lt(1e-12).sum())})
-print(pd.DataFrame(rederived).to_string(index=False))
+rederived = pd.DataFrame(rederived).set_index("experiment")
+display.table(rederived, caption="published AUC cells re-derived identically from the sweep logs")
+
+# %% tags=["remove-cell"]
+for exp in experiments:
+    display.glue(f"medical_rederived_{exp}", int(rederived.loc[exp, "identical"]), fmt="d")
+    display.glue(f"medical_cells_{exp}", int(rederived.loc[exp, "cells"]), fmt="d")
 
 # %% [markdown]
 # ## Printed → recomputed: τw per target (Tables 2 and 3)
@@ -134,11 +152,11 @@ for exp in experiments:
 # %%
 # NBVAL_CHECK_OUTPUT
 for exp in experiments:
-    _, n_match, n_total = comparisons[exp]
-    print(f"{printed.get(TABLE[exp]).table} ({exp} transferability): "
-          f"{n_match}/{n_total} cells within {tol}")
-    print(recomputed[exp].round(3).to_string())
-    print()
+    cells, n_match, n_total = comparisons[exp]
+    bad = cells.set_index(list(cells.columns[:2]))["match"].unstack().reindex(index=targets, columns=methods)
+    display.show(recomputed[exp], highlight=(bad == False).to_numpy(),  # noqa: E712 (NaN = not compared)
+                 caption=f"{printed.get(TABLE[exp]).table} ({exp} transferability), recomputed: "
+                         f"{n_match}/{n_total} cells within {tol} of the printed value (others highlighted)")
 
 # %% [markdown]
 # Cell by cell (printed, recomputed, difference; `match` within 0.01):
@@ -146,9 +164,8 @@ for exp in experiments:
 # %%
 for exp in experiments:
     table, _, _ = comparisons[exp]
-    print(printed.get(TABLE[exp]).citation)
-    print(table.round(3).to_string())
-    print()
+    display.show(table, highlight="match", index=False,
+                 caption=f"{printed.get(TABLE[exp]).table}: {printed.get(TABLE[exp]).citation}")
 
 # %% [markdown]
 # ## Ranks and average ranks
@@ -172,6 +189,23 @@ for exp in experiments:
     print()
 
 # %% [markdown]
+# Are the printed average ranks the means of the printed per-target ranks? For each table
+# (`tecore.papers.printed.check_averages`; a difference beyond the rounding step 0.005 is
+# highlighted):
+
+# %%
+inconsistent = {}
+for exp in experiments:
+    avg = printed.check_averages(TABLE[exp] + "_ranks")
+    off = avg["difference"].abs() > 0.005 + 1e-9
+    inconsistent[exp] = ", ".join(f"{m} (printed {avg.loc[m, 'printed']:.2f}, mean of its ranks "
+                                  f"{avg.loc[m, 'mean_of_cells']:.2f})" for m in avg.index[off]) or "none"
+    display.show(avg.T, precision=2, highlight=[list(off)] * 3,
+                 caption=f"{printed.get(TABLE[exp]).table}: printed average rank vs. "
+                         f"mean of the printed per-target ranks")
+    display.glue(f"medical_avg_inconsistent_{exp}", inconsistent[exp])
+
+# %% [markdown]
 # ## Is the difference significant? Friedman test and critical difference
 #
 # The paper reports a Friedman p-value of 0.002 for the dataset experiment with a critical
@@ -191,6 +225,25 @@ for exp in experiments:
 # %%
 for exp in experiments:
     plots.cd_diagram(results[exp], title=f"{exp} transferability: average rank (Nemenyi, α={alpha})")
+
+# %% tags=["remove-cell"]
+if "dataset" in results:
+    display.glue("medical_friedman_p", results["dataset"].pvalue, fmt=".4f")
+    display.glue("medical_cd", results["dataset"].cd, fmt=".3f")
+
+# %% [markdown]
+# ## Test AUC of every source on every target (Fig. 4)
+#
+# The paper's Fig. 4 shows the fine-tuned test AUC of each source dataset on each target,
+# sources sorted by size. The published AUC table gives the values; the source sizes are not
+# in the published files, so the rows keep the table's order. The best source of each target
+# is highlighted.
+
+# %%
+if "dataset" in experiments:
+    auc_wide = medical.auc("dataset").pivot(index="model", columns="target", values="truth").loc[:, targets]
+    display.table(auc_wide, highlight=(auc_wide == auc_wide.max()).to_numpy(),
+                  caption="test AUC after fine-tuning ResNet-18 from each source (rows) on each target")
 
 # %% [markdown]
 # ## Scores against ground truth (Fig. 5)
@@ -245,18 +298,20 @@ if source == "recompute":
 # %% [markdown]
 # ## What agrees and what does not
 #
-# * The ground truth re-derived from the sweep logs equals the published AUC tables: all 168
-#   dataset-level cells, and the 88 model-level cells that have a sweep (the `resnet` row of
-#   the model table is the dataset experiment's ImageNet ResNet-18; there is no `resnet` in
-#   the `_imnet` sweeps).
-# * tecore's Friedman test gives the paper's p = 0.002 for the dataset experiment, but a
-#   critical difference of 2.716 instead of the printed 2.792: tecore uses the Nemenyi
+# * The ground truth re-derived from the sweep logs equals the published AUC tables in
+#   {glue:md}`medical_rederived_dataset` of {glue:md}`medical_cells_dataset` dataset-level
+#   cells and {glue:md}`medical_rederived_model` of {glue:md}`medical_cells_model` model-level
+#   cells (the `resnet` row of the model table is the dataset experiment's ImageNet
+#   ResNet-18; there is no `resnet` in the `_imnet` sweeps).
+# * tecore's Friedman test gives p = {glue:md}`medical_friedman_p` for the dataset experiment
+#   (printed: 0.002), and a critical difference of {glue:md}`medical_cd` (printed 2.792): tecore uses the Nemenyi
 #   studentized-range value q(0.05, 7) = 2.949 (Demšar 2006); the paper's figure would need
 #   q = 3.03.
 # * In the dataset experiment the recomputed $\tau_w$ are the printed ones up to rounding,
 #   which confirms both the published scores and tecore's $\tau_w$ (scipy's weighted Kendall
-#   tau). The printed average ranks of LogME and NLEEP are not the means of the printed
-#   per-target ranks (see `tecore.papers.printed.get("medical_table2").notes`).
+#   tau). Printed average ranks that are not the means of the printed per-target ranks:
+#   in the dataset table {glue:md}`medical_avg_inconsistent_dataset`; in the model table
+#   {glue:md}`medical_avg_inconsistent_model`.
 # * The model experiment depends on the conventions above (``1 - score`` and eq. 8); with
 #   ``convention="raw"`` the signs of most columns flip. The authors' model-level rank file
 #   disagrees with their own scores on two targets (dermamnist, tissuemnist) — see

@@ -72,11 +72,13 @@ def resolve_models(models) -> list[str]:
 
 
 def resolve_metrics(metrics) -> list[str]:
-    """``"all"`` (every registered metric) or a list of names (composed names allowed)."""
+    """``"all"`` (every registered metric for class labels, i.e. without the regression /
+    multi-label ones) or a list of names (composed names allowed)."""
     from tecore import metrics as registry
 
     if isinstance(metrics, str):
-        metrics = registry.names() if metrics == "all" else [metrics]
+        metrics = ([n for n in registry.names() if registry.get(n).targets == "classes"]
+                   if metrics == "all" else [metrics])
     return [registry.get(m).name for m in metrics]
 
 

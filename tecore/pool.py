@@ -84,6 +84,14 @@ def model_inputs(entry: Any, *, labels=None) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 # scoring
 # --------------------------------------------------------------------------------------
+def _model_name(entry: Any, key: str) -> str:
+    """The model's name for metrics that look it up (``imagenet_top1``): ``meta["model"]`` of
+    an entry (``Features.meta`` or a mapping's ``"meta"``) when present, else the pool key."""
+    meta = entry.get("meta") if isinstance(entry, Mapping) else getattr(entry, "meta", None)
+    name = meta.get("model") if isinstance(meta, Mapping) else None
+    return name if isinstance(name, str) and name else str(key)
+
+
 def _hyper_for(spec, hyper: Mapping) -> tuple[dict, dict]:
     h = dict(hyper.get(spec.name, {}) or {})
     combine_kwargs = dict(h.pop("combine_kwargs", {}) or {})
@@ -118,7 +126,16 @@ def score_pool(pool: Mapping[str, Any], metrics, *, labels=None, hyper: Mapping 
     Missing inputs
         A model that lacks an input the metric needs (e.g. ``probs`` for LEEP on a headless
         model) is **not** an error: its score is NaN, ``note`` says what is missing, and one
-        ``UserWarning`` lists all such (model, metric) pairs.
+        ``UserWarning`` lists all such (model, metric) pairs. The same holds for a metric
+        that raises :class:`tecore.metrics.MetricUnavailable` (``imagenet_top1`` of a model
+        without a published top-1): NaN, ``note`` = ``"unavailable: <reason>"``.
+
+    Targets
+        ``labels`` are passed to the metrics as given: class labels (N,) for the
+        classification metrics, continuous (N,) / (N, K) or multi-label 0/1 (N, K) targets
+        for ``logme_regression`` / ``logme_multilabel``. A classification-only metric given
+        such targets raises a ``ValueError`` saying so (with ``errors="nan"``: NaN + note).
+        ``imagenet_top1`` gets the model's name (``meta["model"]``, else the pool key).
 
     Returns
     -------
@@ -147,7 +164,7 @@ def score_pool(pool: Mapping[str, Any], metrics, *, labels=None, hyper: Mapping 
     if unknown:
         raise ValueError(f"hyper-parameters given for {unknown}, which are not among the metrics "
                          f"requested ({[s.name for s in specs]}).")
-    inputs = {m: model_inputs(e, labels=labels) for m, e in pool.items()}
+    inputs = {m: {**model_inputs(e, labels=labels), "model": _model_name(e, m)} for m, e in pool.items()}
 
     rows: list[dict] = []
     missing: list[str] = []
@@ -175,6 +192,11 @@ def score_pool(pool: Mapping[str, Any], metrics, *, labels=None, hyper: Mapping 
                 t0 = time.perf_counter()
                 try:
                     val = fn(*(avail[k] for k in spec.inputs), **kw)
+                except registry.MetricUnavailable as exc:  # e.g. no published ImageNet top-1
+                    row["note"] = f"unavailable: {exc}"
+                    missing.append(f"{model}/{spec.name} (unavailable)")
+                    bar.update(1)
+                    continue
                 except Exception as exc:  # noqa: BLE001 - reported with model and metric
                     if errors == "raise":
                         raise _fail(exc, model, spec.name) from exc

@@ -39,3 +39,34 @@ def golden_data(seed, n, d, c, sep, scale):
     y[:c] = np.arange(c)
     X = (r.normal(size=(n, d)) + sep * r.normal(size=(c, d))[y]) * scale
     return X, y
+
+
+def regression_data(seed, n, d, k, noise):
+    """Inputs of the regression golden values: features (n, d) and continuous targets (n, k),
+    a linear map of the features plus ``noise`` * N(0, 1)."""
+    r = np.random.default_rng(seed)
+    X = r.normal(size=(n, d))
+    Y = X @ r.normal(size=(d, k)) + noise * r.normal(size=(n, k))
+    return X, Y
+
+
+def multilabel_data(seed, n, d, k, sep):
+    """Inputs of the multi-label golden values: features (n, d) and a 0/1 indicator matrix
+    (n, k) (each label on with probability 0.35) whose labels shift the features by ``sep``."""
+    r = np.random.default_rng(seed)
+    Y = (r.random((n, k)) < 0.35).astype(np.int64)
+    X = r.normal(size=(n, d)) + sep * Y @ r.normal(size=(k, d))
+    return X, Y
+
+
+def probs_data(seed, n, k, c, sep):
+    """Inputs of the PACTran golden values: source-class probabilities (n, k), the softmax of
+    N(0, 1) logits with ``sep`` added at source class y % k, and target labels y (all c present)."""
+    from scipy.special import softmax
+
+    r = np.random.default_rng(seed)
+    y = r.integers(0, c, n)
+    y[:c] = np.arange(c)
+    logits = r.normal(size=(n, k))
+    logits[np.arange(n), y % k] += sep
+    return softmax(logits, axis=1), y

@@ -206,3 +206,24 @@ def test_exact_pca_helper_matches_sklearn_full(shape):
     # sign convention: the largest |loading| of each component is positive
     V = np.linalg.lstsq(X - X.mean(0), Z, rcond=None)[0]
     assert np.all(V[np.argmax(np.abs(V), axis=0), np.arange(k)] > 0)
+
+
+def test_gbc_table3_from_the_published_segmentation_table():
+    """GBC Table 3 recomputed from stable_transfer's source_datasets_table.csv: GBC's four
+    printed cells are reproduced within 0.01; LogME's fixed-source tau_w is not."""
+    from tecore.papers import gbc as G
+    from tecore.papers import printed, published
+
+    raw = published.stable_transfer_segmentation()
+    assert raw.shape == (1360, 5)
+    table = G.segmentation_selection(raw)
+    assert list(table.index) == [("fixed_target", "top1"), ("fixed_target", "tau_w"),
+                                 ("fixed_source", "top1"), ("fixed_source", "tau_w")]
+    # 17 targets: top-1 is a multiple of 1/17
+    assert np.allclose(table.loc[("fixed_target", "top1")] * 17, np.round(table.loc[("fixed_target", "top1")] * 17))
+    paper = printed.load("gbc_table3", tidy=False)
+    diff = (table[paper.columns.intersection(table.columns)] - paper[paper.columns.intersection(table.columns)]).abs()
+    assert (diff["gbc"] <= 0.01).all()
+    assert diff.loc[("fixed_source", "tau_w"), "logme"] > 0.5
+    with pytest.raises(ValueError, match="segmentation table"):
+        G.tidy_segmentation(raw.drop(columns="Test Mean IoU"))

@@ -16,7 +16,8 @@ CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.py"))
 CASES = {
     "gbc": ({"targets": ["cifar10", "dtd"], "settings": ["frozen"]}, ["cifar10", "dtd"], {"targets": ["nope"]}),
     "ped": ({"datasets": ["cifar10", "dtd"]}, ["cifar10", "dtd"], {"datasets": ["nope"]}),
-    "itm": ({"datasets": ["cifar10", "pets"], "tau": "weighted_tau"}, ["cifar10", "pets"], {"datasets": ["nope"]}),
+    "itm": ({"datasets": ["cifar10", "pets"], "tau": "weighted_tau", "run_offline": False}, ["cifar10", "pets"],
+            {"datasets": ["nope"]}),
     "medical": ({"targets": ["breastmnist", "retinamnist"]}, ["breastmnist", "retinamnist"], {"targets": ["nope"]}),
     "leep": ({"dataset": "digits", "n_tasks": 6, "max_classes": 5}, ["leep", "nce"], {"dataset": "nope"}),
     "offline": (None, None, {"targets": ["nope"]}),

@@ -330,6 +330,13 @@ def test_random_class_tasks_are_reproducible_subsets():
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
     with pytest.raises(ValueError, match="min_classes"):
         leep.random_class_tasks(np.arange(3), 2, min_classes=2, max_classes=4)
+    # distinct draws (the default): no task twice, even when duplicates are likely
+    small = leep.random_class_tasks(np.arange(4), 11, min_classes=2, max_classes=4, seed=0)
+    assert len({tuple(t) for t in small}) == 11  # all 6 + 4 + 1 subsets
+    with pytest.raises(ValueError, match="distinct"):
+        leep.random_class_tasks(np.arange(4), 12, min_classes=2, max_classes=4)
+    dup = leep.random_class_tasks(np.arange(4), 30, min_classes=2, max_classes=4, distinct=False)
+    assert len({tuple(t) for t in dup}) < 30
 
 
 def test_transferability_levels_hand_example():

@@ -10,7 +10,7 @@ from tecore.papers import published as P
 
 def test_registry_lists_every_mirrored_file_with_hash_and_provenance():
     reg = P.registry()
-    assert len(reg) == 50
+    assert len(reg) == 51
     assert all(len(e["sha256"]) == 64 and e["source_commit"] for e in reg.values())
     # files copied unchanged have the raw URL at the recorded commit; derived files have none
     assert reg["medical/results/lp_model.csv"]["url"].startswith(

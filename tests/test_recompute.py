@@ -23,7 +23,8 @@ RUNS = {
             "models": ["sfda/resnet50", "sfda/densenet121", "sfda/mobilenet_v2"], "metrics": ["gbc", "leep", "logme", "hscore"]},
     "itm": {"source": "recompute", "datasets": ["dtd", "caltech101"], "per_class": 6, "image_size": 32,
             "models": ["itm/resnet18", "itm/mobilenet_v2", "itm/efficientnet_b0"],
-            "methods": {"logme": "logme", "nleep": "nleep", "sfda": "sfda", "etran": "etran", "itm": "itm"}},
+            "methods": {"logme": "logme", "nleep": "nleep", "sfda": "sfda", "etran": "etran", "itm": "itm"},
+            "run_offline": False},  # the chapter's offline-zoo section needs the real offline files
     "medical": {"source": "recompute", "experiments": ["model"], "targets": ["breastmnist", "pneumoniamnist"],
                 "models": ["medical/resnet18", "medical/mobilenet_v3_small", "medical/shufflenet_v2_x0_5"],
                 "image_size": 32, "methods": ["logme", "leep", "nleep", "lp_fu"]},

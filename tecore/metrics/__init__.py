@@ -27,7 +27,9 @@ import importlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-__all__ = ["MetricSpec", "get", "names", "score", "REGISTRY", "TRANSFORMS", "resolve"]
+__all__ = ["MetricSpec", "get", "names", "score", "REGISTRY", "TRANSFORMS", "resolve", "MetricUnavailable"]
+
+from tecore.metrics._checks import MetricUnavailable  # noqa: E402  (numpy only)
 
 
 def resolve(target: str) -> Callable:
@@ -46,7 +48,8 @@ class MetricSpec:
     fn: ``"module:function"`` of the per-model function.
     inputs: names of the arrays the function takes, in order: ``features`` (N, D),
         ``probs`` (N, K source-class probabilities), ``labels`` (N,), ``grad_ratio`` (float,
-        from :func:`tecore.extract.gradient_ratio`).
+        from :func:`tecore.extract.gradient_ratio`), ``model`` (the model's name, for
+        ``imagenet_top1``).
     higher_is_better: the published sign convention. All tecore metrics return "higher means
         transfers better"; an entry with ``False`` documents a method whose raw published
         score is inverted (none at present).
@@ -55,6 +58,9 @@ class MetricSpec:
     defaults: the hyper-parameters and their default values (paper / official code).
     combine: ``"module:function"`` of the pool-level combination, or ``None``.
     needs_torch: whether computing it imports torch.
+    targets: ``"classes"`` (class labels, the default) or ``"continuous"`` (regression or
+        multi-label targets, e.g. ``logme_regression``); ``experiment.run(metrics="all")``
+        uses the ``"classes"`` metrics.
     """
 
     name: str
@@ -67,6 +73,7 @@ class MetricSpec:
     combine: str | None = None
     needs_torch: bool = False
     transform: str | None = None  # set for composed entries such as "ped+logme"
+    targets: str = "classes"
 
     @property
     def pool_level(self) -> bool:
@@ -173,8 +180,8 @@ _SPECS = [
         "Generalizable transferability estimation of foundation vision models via implicit learning "
         "(arXiv 2510.23145); no public code, implemented from the paper",
         {"n_iter": 500, "batch_size": 256, "lr": 5e-3, "val_fraction": 0.2, "eval_every": 100,
-         "n_steps": 1, "pc_weight": 1.0, "standardize": True, "adaptive": True, "centers": "onehot",
-         "eta_base": 0.5, "dis_base": 0.8, "select": "best", "random_state": 0},
+         "n_steps": 1, "pc_weight": 0.0, "standardize": True, "adaptive": True, "centers": "onehot",
+         "eta_base": 0.3, "dis_base": 0.85, "score": "log_likelihood", "select": "last", "random_state": 0},
         needs_torch=True,
     ),
     MetricSpec(
@@ -188,6 +195,57 @@ _SPECS = [
         "Juodelyte et al. (arXiv 2412.20172), eqs. 5-6: min-max normalised S_LP x S_FU over the pool",
         {"n_components": 50, "n_neighbors": 5, "random_state": 42, "leave_one_out": False},
         combine="tecore.metrics.nca:combine_lp_fu",
+    ),
+    MetricSpec(
+        "logme_regression", "tecore.metrics.logme:logme_regression", _F, "logme",
+        "You et al., LogME, ICML 2021; thuml/LogME LogME.py LogME(regression=True): continuous "
+        "targets (N,) or (N, K), or a 0/1 multi-label indicator matrix (thuml/LogME issue #9)",
+        {"max_iter": 11, "tol": 1e-3}, targets="continuous",
+    ),
+    MetricSpec(
+        "logme_multilabel", "tecore.metrics.logme:logme_multilabel", _F, "logme",
+        "You et al., LogME, ICML 2021; multi-label as label regression, thuml/LogME issue #9 / PR #10",
+        {"max_iter": 11, "tol": 1e-3}, targets="continuous",
+    ),
+    MetricSpec(
+        "knn", "tecore.metrics.baselines:knn", _F, "baselines",
+        "Renggli et al., Which model to transfer? Finding the needle in the growing haystack, CVPR 2022 "
+        "(kNN proxy, k = 1, Euclidean); leave-one-out on the scoring set; scikit-learn NearestNeighbors",
+        {"n_neighbors": 1, "metric": "euclidean"},
+    ),
+    MetricSpec(
+        "imagenet_top1", "tecore.metrics.baselines:imagenet_top1", ("model",), "baselines",
+        "Task-agnostic baseline (Renggli et al. CVPR 2022): published ImageNet-1k top-1 of each zoo "
+        "model, tecore/zoo_top1.csv (torchvision weights metadata, timm results-imagenet.csv)",
+    ),
+    MetricSpec(
+        "pactran_dirichlet", "tecore.metrics.pactran:pactran_dirichlet", _P, "pactran",
+        "Ding et al., PACTran, ECCV 2022; google-research/pactran_metrics compute_metrics.py "
+        "calculate_pac_dir (negated: higher = better)",
+        {"alpha": 1.0},
+    ),
+    MetricSpec(
+        "pactran_gamma", "tecore.metrics.pactran:pactran_gamma", _P, "pactran",
+        "Ding et al., PACTran, ECCV 2022; google-research/pactran_metrics calculate_pac_gamma (negated)",
+        {"alpha": 1.0},
+    ),
+    MetricSpec(
+        "pactran_gaussian", "tecore.metrics.pactran:pactran_gaussian", _F, "pactran",
+        "Ding et al., PACTran, ECCV 2022; google-research/pactran_metrics calculate_pac_gauss (negated; "
+        "lda_factor 1 with s2 100 of the official grid)",
+        {"lda_factor": 1.0, "s2_factor": 100.0, "max_iter": 100, "tol": 1e-6, "random_state": 0},
+    ),
+    MetricSpec(
+        "pactran_dirichlet_gmm", "tecore.metrics.pactran:pactran_dirichlet_gmm", _F, "pactran",
+        "Ding et al., PACTran, ECCV 2022; pactran_metrics pac_ndir: calculate_pac_dir on gmm_estimator "
+        "posteriors (negated)",
+        {"alpha": 1.0, "pca_variance": 0.8, "random_state": 0},
+    ),
+    MetricSpec(
+        "pactran_gamma_gmm", "tecore.metrics.pactran:pactran_gamma_gmm", _F, "pactran",
+        "Ding et al., PACTran, ECCV 2022; pactran_metrics pac_ngam: calculate_pac_gamma on gmm_estimator "
+        "posteriors (negated)",
+        {"alpha": 1.0, "pca_variance": 0.8, "random_state": 0},
     ),
 ]
 

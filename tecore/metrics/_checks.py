@@ -21,6 +21,9 @@ __all__ = [
     "check_probs_labels",
     "encode_labels",
     "check_positive_int",
+    "check_features_targets",
+    "MetricUnavailable",
+    "CONTINUOUS_TARGET_METRICS",
     "Interval",
     "Options",
     "validate_params",
@@ -40,6 +43,16 @@ class Checked(NamedTuple):
     n_classes: int
 
 
+#: registered metrics that accept continuous (regression) or multi-label targets
+CONTINUOUS_TARGET_METRICS = ("logme_regression", "logme_multilabel")
+_CONTINUOUS_HINT = (
+    "for continuous (regression) or multi-label targets use a metric that accepts them: "
+    + ", ".join(CONTINUOUS_TARGET_METRICS)
+    + " (= logme(features, targets, regression=True); a multi-label target is its 0/1 indicator "
+    "matrix, as thuml/LogME issue #9 suggests)."
+)
+
+
 def encode_labels(labels, *, name: str = "labels") -> tuple[np.ndarray, np.ndarray]:
     """Encode arbitrary hashable labels (ints, strings, floats that are whole numbers)
     to ``0..C-1`` in sorted order of the original values. Returns ``(y, classes)``."""
@@ -50,6 +63,12 @@ def encode_labels(labels, *, name: str = "labels") -> tuple[np.ndarray, np.ndarr
     if y.ndim == 2 and y.shape[1] == 1:  # MedMNIST-style (N, 1) labels
         y = y[:, 0]
     if y.ndim != 1:
+        if y.ndim == 2 and y.dtype.kind in "biuf":  # one-hot, multi-label indicator or N x K regression
+            raise ValueError(
+                f"{name} must be a 1-D array of class labels, got shape {y.shape}: a one-hot, "
+                "multi-label indicator or multi-output regression target. This metric is "
+                f"classification-only; {_CONTINUOUS_HINT}"
+            )
         raise ValueError(
             f"{name} must be a 1-D array of class labels, got shape {y.shape}; "
             "pass integer or string class labels, one per sample (not one-hot)."
@@ -60,7 +79,8 @@ def encode_labels(labels, *, name: str = "labels") -> tuple[np.ndarray, np.ndarr
         if not np.all(y == np.round(y)):
             raise ValueError(
                 f"{name} are non-integer floats (e.g. {plain(y[y != np.round(y)][0])!r}); "
-                "these look like regression targets — pass class labels."
+                "these look like regression targets — pass class labels. This metric is "
+                f"classification-only; {_CONTINUOUS_HINT}"
             )
     elif y.dtype.kind == "O":
         _refuse_mixed_label_types(y.tolist(), name)
@@ -195,6 +215,48 @@ def check_positive_int(value, name: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
+class MetricUnavailable(ValueError):
+    """A metric has no value for this model (e.g. no published ImageNet top-1). Scoring a pool
+    records NaN with this message as the note instead of failing
+    (:func:`tecore.pool.score_pool`)."""
+
+
+def check_features_targets(features, targets, *, multilabel: bool = False,
+                           method: str = "this metric") -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``features`` (N, D) and continuous ``targets`` (N,) or (N, K) for a metric in
+    regression mode; ``multilabel=True`` also requires a 0/1 indicator matrix.
+
+    Returns float64 copies ``(X, Y)`` with ``Y`` of shape (N, K) (a 1-D target becomes one
+    column). The caller's arrays are never touched.
+    """
+    X = _as_2d_float(features, name="features", dtype=np.float64)
+    t = np.asarray(targets)
+    if t.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{method} in regression mode needs numeric targets, got dtype {t.dtype}; pass "
+            "continuous values (N,) or (N, K), or a 0/1 multi-label indicator matrix."
+        )
+    if t.ndim not in (1, 2) or t.size == 0:
+        raise ValueError(
+            f"targets must have shape (n_samples,) or (n_samples, n_targets), got {t.shape}."
+        )
+    Y = np.array(t, dtype=np.float64, copy=True).reshape(t.shape[0], -1)
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"features and targets have different lengths ({X.shape[0]} vs {Y.shape[0]}); "
+            "pass one target row per feature row."
+        )
+    if not np.all(np.isfinite(Y)):
+        bad = int(np.count_nonzero(~np.isfinite(Y).all(axis=1)))
+        raise ValueError(f"targets contain NaN or inf in {bad} sample(s); drop those samples.")
+    if multilabel and not np.all((Y == 0) | (Y == 1)):
+        raise ValueError(
+            "a multi-label target must be a 0/1 indicator matrix (n_samples, n_labels), e.g. "
+            "sklearn.preprocessing.MultiLabelBinarizer().fit_transform(label_sets)."
+        )
+    if X.shape[0] < 2:
+        raise ValueError(f"{method} needs at least 2 samples, got {X.shape[0]}.")
+    return X, Y
 # --------------------------------------------------------------------------------------
 # declarative hyper-parameter constraints (scikit-learn's ``_parameter_constraints`` style)
 # --------------------------------------------------------------------------------------

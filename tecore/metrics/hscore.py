@@ -5,6 +5,11 @@ learning*, ICIP 2019; Ibrahim et al., *Newer is not always better: rethinking
 transferability metrics, their peculiarities, stability and performance*, 2022. Reference
 implementation: thuml/Transfer-Learning-Library ``tllib/ranking/hscore.py`` (``h_score`` and
 ``regularized_h_score``).
+
+Classification only: neither TLlib, nor the authors' code
+(YaojieBao/An-Information-theoretic-Metric-of-Transferability, discrete labels), nor the paper
+(class-conditional means E[f(X) | Y = y]) gives a regression form, so continuous or
+multi-label targets are refused (use ``logme_regression``; see the README).
 """
 from __future__ import annotations
 

@@ -58,8 +58,11 @@ def nce(probs, labels) -> float:
     .. math:: \\mathrm{NCE} = \\sum_{y, z} \\hat P(y, z) \\log \\hat P(y \\mid z)
 
     ``probs`` are the source-class probabilities (their argmax is Z) and ``labels`` the
-    target labels. Returns a float ≤ 0; higher = better. The LEEP paper proves
-    LEEP ≥ NCE (supplement, Theorem 1). Same value as tllib's
+    target labels. Returns a float ≤ 0; higher = better. The LEEP paper does *not*
+    prove LEEP ≥ NCE: its Property 2 (supplement, Sec. 1.2) is
+    :math:`\\mathrm{LEEP} \\ge \\mathrm{NCE} + \\frac1n \\sum_i \\log \\theta(x_i)_{z_i}`, and the
+    extra term is ≤ 0, so LEEP can be below NCE (e.g. a task where the source model's top
+    class has low probability). Same value as tllib's
     ``negative_conditional_entropy`` (which adds 1e-20 inside the log; tecore uses the exact
     convention 0 log 0 = 0).
     """

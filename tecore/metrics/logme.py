@@ -3,7 +3,8 @@
 You et al., *LogME: practical assessment of pre-trained models for transfer learning*, ICML
 2021; the fixed-point algorithm of You et al., *Ranking and tuning pre-trained models*, JMLR
 2022 (arXiv 2110.10545). Reference implementation: thuml/LogME ``LogME.py``
-(``LogME._fit_fixed_point``, the default ``_fit``).
+(``LogME._fit_fixed_point``, the default ``_fit``; ``LogME(regression=True)`` for continuous
+and multi-label targets).
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import numpy as np
 
 from numbers import Integral, Real
 
-from tecore.metrics._checks import Interval, check_features_labels, finite_result, validate_params
+from tecore.metrics._checks import (BOOLEAN, Interval, check_features_labels, check_features_targets, finite_result,
+                                    validate_params)
 
-__all__ = ["logme"]
+__all__ = ["logme", "logme_regression", "logme_multilabel"]
 
 #: singular values below ``s_max * max(N, D) * eps`` are numerically zero (numpy's
 #: ``matrix_rank`` tolerance); the Gram-matrix route resolves singular values only down to
@@ -41,9 +43,11 @@ def _svd(F: np.ndarray):
     return u, s  # N <= D: the official code keeps every singular value
 
 
-@validate_params({"max_iter": [Interval(Integral, 1, None)],
-                  "tol": [Interval(Real, 0, None, closed="neither")]}, method="logme")
-def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
+_ITER = {"max_iter": [Interval(Integral, 1, None)], "tol": [Interval(Real, 0, None, closed="neither")]}
+
+
+@validate_params({**_ITER, "regression": [BOOLEAN]}, method="logme")
+def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3, regression: bool = False) -> float:
     """LogME (You et al. 2021): the average over target classes of the maximised log
     evidence, per sample, of a Bayesian linear regression from the features to the one-hot
     label column.
@@ -62,6 +66,11 @@ def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
     ----------
     max_iter : fixed-point iterations (official: 11).
     tol : stop when α/β changes by at most this relative amount (official: 1e-3).
+    regression : ``True`` = thuml/LogME's ``LogME(regression=True)``: ``labels`` are continuous
+        targets of shape (N,) or (N, K) (each column is regressed as it is, no one-hot), and the
+        score is the mean evidence over the K columns. A **multi-label** target is passed the
+        same way, as its 0/1 indicator matrix (N, n_labels) — the route the LogME authors give
+        in thuml/LogME issue #9 / PR #10. Registered as ``logme_regression``.
 
     Faithful to ``thuml/LogME`` including its details: 1e-5 added to ‖m‖² and the residual,
     the evidence evaluated with the last iteration's ‖m‖² and residual, D (the feature
@@ -87,8 +96,13 @@ def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
     cost is one O(N D min(N, D)) decomposition plus O(C min(N, D)) per iteration.
     Higher = better.
     """
-    c = check_features_labels(features, labels, method="logme")
-    F = c.X
+    if regression:  # continuous (N, K) targets, each column regressed as it is
+        F, Y = check_features_targets(features, labels, method="logme (regression=True)")
+    else:  # one-hot columns of the class labels
+        c = check_features_labels(features, labels, method="logme")
+        F = c.X
+        Y = np.zeros((F.shape[0], c.n_classes))
+        Y[np.arange(F.shape[0]), c.y] = 1.0
     N, D = F.shape
     u, s = _svd(F)
     if s.size == 0 or s[0] == 0:
@@ -97,12 +111,10 @@ def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
             "LogME's evidence is undefined without any feature direction. Check the extraction."
         )
     sigma = (s ** 2)[:, None]  # k x 1
-    Y = np.zeros((N, c.n_classes))
-    Y[np.arange(N), c.y] = 1.0
     x = u.T @ Y  # k x C
     x2 = x ** 2
     res_x2 = (Y ** 2).sum(axis=0) - x2.sum(axis=0)  # residual energy outside the span
-    C = c.n_classes
+    C = Y.shape[1]
     alpha, beta = np.ones(C), np.ones(C)
     m2, res2 = np.zeros(C), np.zeros(C)
     active = np.ones(C, dtype=bool)
@@ -124,3 +136,20 @@ def logme(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
     return finite_result(np.mean(evidence), method="logme",
                          hint="the features may be degenerate (near-zero scale or a few nearly "
                               "identical directions); standardise them or check the extraction.")
+
+
+@validate_params(_ITER, method="logme_regression")
+def logme_regression(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
+    """LogME on continuous targets (N,) or (N, K), or on a 0/1 multi-label indicator matrix:
+    :func:`logme` with ``regression=True`` (thuml/LogME ``LogME(regression=True)``)."""
+    return logme(features, labels, max_iter=max_iter, tol=tol, regression=True)
+
+
+@validate_params(_ITER, method="logme_multilabel")
+def logme_multilabel(features, labels, *, max_iter: int = 11, tol: float = 1e-3) -> float:
+    """LogME on a multi-label target given as its 0/1 indicator matrix (N, n_labels): the
+    same number as :func:`logme_regression` (thuml/LogME issue #9: "multi-label
+    classification is treated as label regression directly"), with the extra check that the
+    matrix holds only 0 and 1."""
+    check_features_targets(features, labels, multilabel=True, method="logme_multilabel")
+    return logme(features, labels, max_iter=max_iter, tol=tol, regression=True)

@@ -8,7 +8,8 @@
 * per-paper reshaping into tecore's table vocabulary (scores ``target, model, metric,
   score``; ground truth ``target, model, truth``): :mod:`~tecore.papers.medical`
   (Juodelyte et al.), :mod:`~tecore.papers.gbc` (stable_transfer), :mod:`~tecore.papers.leep`
-  (random class-subset tasks);
+  (random class-subset tasks), :mod:`~tecore.papers.itm` (ITM's ablation grid on real
+  features, seed spread, tie rate);
 * :mod:`~tecore.papers.plots` — the chapters' figures;
 * :func:`check_choices` — a notebook parameter checked against its valid values.
 
@@ -20,7 +21,8 @@ import importlib
 
 from tecore.papers._chapters import check_choices
 
-__all__ = ["published", "printed", "printed_tables", "medical", "gbc", "leep", "plots", "check_choices"]
+__all__ = ["published", "printed", "printed_tables", "medical", "gbc", "leep", "itm", "plots", "inventory",
+           "display", "check_choices"]
 _SUBMODULES = set(__all__) - {"check_choices"}
 
 

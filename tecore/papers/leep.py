@@ -9,15 +9,18 @@ __all__ = ["random_class_tasks", "transferability_levels"]
 
 
 def random_class_tasks(classes, n_tasks: int, *, min_classes: int = 2,
-                       max_classes: int | None = None, seed: int = 0) -> list[np.ndarray]:
+                       max_classes: int | None = None, seed: int = 0,
+                       distinct: bool = True) -> list[np.ndarray]:
     """Random target tasks as random subsets of a dataset's classes (LEEP's protocol).
 
     LEEP (Nguyen et al., ICML 2020, Sec. 5) builds many target tasks from one dataset by
     sampling class subsets; GBC Table 2 samples "uniformly between 2% and 100% of the
     classes". Here task ``t`` has ``k_t`` classes, ``k_t`` drawn uniformly from
     ``[min_classes, max_classes]``, then ``k_t`` distinct classes drawn uniformly, all from
-    ``np.random.default_rng(seed)`` (the same tasks on every run). Returns a list of sorted
-    class arrays.
+    ``np.random.default_rng(seed)`` (the same tasks on every run). With ``distinct`` (the
+    default) a draw equal to an earlier task is drawn again, so no task is counted twice in a
+    correlation; ``ValueError`` if ``n_tasks`` distinct subsets do not exist. Returns a list
+    of sorted class arrays.
     """
     classes = np.unique(np.asarray(classes))
     max_classes = len(classes) if max_classes is None else int(max_classes)
@@ -28,12 +31,23 @@ def random_class_tasks(classes, n_tasks: int, *, min_classes: int = 2,
         )
     if n_tasks < 1:
         raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
+    if distinct:
+        from math import comb
+
+        available = sum(comb(len(classes), k) for k in range(min_classes, max_classes + 1))
+        if n_tasks > available:
+            raise ValueError(f"n_tasks={n_tasks} distinct tasks do not exist: there are {available} "
+                             f"subsets of {min_classes} to {max_classes} of the {len(classes)} classes")
     rng = np.random.default_rng(seed)
-    tasks = []
-    for _ in range(int(n_tasks)):
+    tasks, seen = [], set()
+    while len(tasks) < int(n_tasks):
         k = min_classes + int(rng.random() * (max_classes - min_classes + 1))
         keys = rng.random(len(classes))
-        tasks.append(np.sort(classes[np.argsort(keys, kind="stable")[:k]]))
+        task = np.sort(classes[np.argsort(keys, kind="stable")[:k]])
+        if distinct and tuple(task.tolist()) in seen:
+            continue
+        seen.add(tuple(task.tolist()))
+        tasks.append(task)
     return tasks
 
 

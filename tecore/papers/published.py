@@ -35,6 +35,7 @@ __all__ = [
     "fetch",
     "load",
     "stable_transfer_table",
+    "stable_transfer_segmentation",
     "sfda_ground_truth",
     "ncti_ground_truth",
     "etran_cifar100",
@@ -107,6 +108,15 @@ def stable_transfer_table(**kw) -> pd.DataFrame:
     Columns as published: ``Transferability Metric``, ``Source Architecture``,
     ``Transferability Metric Score``, ``Test Accuracy``, ``Trainable Backbone``, ``Target Dataset``."""
     return load("stable_transfer/source_model_architectures_table.csv", **kw)
+
+
+def stable_transfer_segmentation(**kw) -> pd.DataFrame:
+    """The semantic-segmentation source-selection table of google-research ``stable_transfer``
+    (same group as GBC; the data of GBC Table 3, possibly from a later run): 5 metrics x 17
+    target datasets x 16 source datasets (HRNetV2-W48). Columns as published:
+    ``Transferability Metric``, ``Source Dataset``, ``Transferability Metric Score``,
+    ``Test Mean IoU``, ``Target Dataset``."""
+    return load("stable_transfer/source_datasets_table.csv", **kw)
 
 
 # ----------------------------------------------------------------------------- SFDA / PED / NCTI / ETran

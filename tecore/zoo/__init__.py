@@ -56,6 +56,7 @@ from tecore.zoo.registry import (IMAGENET_MEAN, IMAGENET_STD, ModelSpec, Weights
 from tecore.zoo.weights import weights_path
 from tecore.zoo.build import create, make_preprocess
 from tecore.zoo import zoos as _zoos  # noqa: F401  (registers the zoos)
+from tecore.zoo.top1 import imagenet_top1, top1_table
 
 __all__ = [
     "ModelSpec",
@@ -72,4 +73,6 @@ __all__ = [
     "WeightsError",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "imagenet_top1",
+    "top1_table",
 ]

@@ -41,6 +41,9 @@ class ModelSpec:
     arch_kwargs: extra keyword arguments of the architecture builder, as ``(name, value)``
         pairs (e.g. ``(("global_pool", "token"),)``).
     reference: where the model and weights come from.
+    imagenet_top1: published ImageNet-1k top-1 accuracy (%) of these weights, for the
+        ``imagenet_top1`` baseline; ``None``: looked up in ``tecore/zoo_top1.csv`` by name, then
+        by weights (:func:`tecore.zoo.imagenet_top1`).
     """
 
     name: str
@@ -57,6 +60,7 @@ class ModelSpec:
     grad_layers: tuple[str, str] | None = None
     key_map: str | None = None
     reference: str = ""
+    imagenet_top1: float | None = None
     arch_kwargs: tuple = ()
 
     @property

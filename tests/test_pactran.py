@@ -1,0 +1,107 @@
+"""PACTran (tecore.metrics.pactran): golden values from the official code, properties, errors."""
+import numpy as np
+import pytest
+
+from tecore.metrics.pactran import (gmm_posteriors, pactran_dirichlet, pactran_dirichlet_gmm, pactran_gamma,
+                                    pactran_gamma_gmm, pactran_gaussian)
+from tests._metric_props import blobs, check_common, golden_data, probs_data
+
+# Golden values: google-research/pactran_metrics compute_metrics.py (commit a5e4997), run
+# unchanged with tensorflow-cpu 2.21 and scikit-learn in a scratch venv. The official functions
+# return a bound (lower = better); tecore returns minus it, so the tests compare -tecore.
+#   calculate_pac_dir(P, y, alpha) / calculate_pac_gamma(P, y, alpha) on probs_data(*args),
+#   alpha = 1 (official) and 5.
+PROBS_GOLDEN = [
+    # (args, dir a=1, gamma a=1, dir a=5, gamma a=5)
+    ((0, 100, 5, 3, 2.0), 0.20539482289115163, 1.1362709524140255, 0.23970416565838876, 1.1101230921697907),
+    ((1, 300, 20, 6, 1.0), 0.30770514801179705, 1.2438878221146044, 0.30491993288134617, 1.2254061680382118),
+    ((2, 60, 10, 4, 0.0), 0.45032774848261387, 1.4153060508338462, 0.389941099920455, 1.2435874222676369),
+    ((3, 500, 50, 10, 3.0), 0.16487146607243314, 1.0766876700099828, 0.17928461646447455, 1.088003383990572),
+]
+
+
+@pytest.mark.parametrize("args,d1,g1,d5,g5", PROBS_GOLDEN)
+def test_golden_dirichlet_gamma(args, d1, g1, d5, g5):
+    P, y = probs_data(*args)
+    assert -pactran_dirichlet(P, y) == pytest.approx(d1, rel=1e-9)
+    assert -pactran_gamma(P, y) == pytest.approx(g1, rel=1e-9)
+    assert -pactran_dirichlet(P, y, alpha=5.0) == pytest.approx(d5, rel=1e-9)
+    assert -pactran_gamma(P, y, alpha=5) == pytest.approx(g5, rel=1e-9)
+
+
+#   np.random.seed(0); calculate_pac_gauss(X, y, lda_factor) on golden_data(*args): its two
+#   pac_gauss values, for the official s2 pair of that lda_factor.
+GAUSS_GOLDEN = [
+    ((0, 100, 8, 3, 1.0, 1.0), {10.0: (13.62896880582628, 1.625980182449668), 1.0: (10.592021936778421, 1.3683139902736459),
+                                0.1: (8.145863795645898, 1.2884831689269913)}),
+    ((1, 200, 30, 5, 0.5, 0.3), {10.0: (9.054927653677684, 1.057316864948919), 1.0: (7.798899427203053, 1.2131075425412607),
+                                 0.1: (6.461552368124485, 1.6095690488041097)}),
+    ((2, 60, 40, 4, 0.8, 2.0), {10.0: (13.972035246901054, 1.3999581939907708), 1.0: (12.848156799661599, 1.300730158791747),
+                                0.1: (11.417616505594047, 1.2221119511478151)}),
+]
+S2 = {10.0: (1000.0, 100.0), 1.0: (100.0, 10.0), 0.1: (10.0, 1.0)}  # official s2s per lda_factor
+
+
+@pytest.mark.parametrize("args,ref", GAUSS_GOLDEN)
+def test_golden_gaussian(args, ref):
+    X, y = golden_data(*args)
+    for lda, (v_first, v_second) in ref.items():
+        assert -pactran_gaussian(X, y, lda_factor=lda, s2_factor=S2[lda][0]) == pytest.approx(v_first, rel=1e-7)
+        assert -pactran_gaussian(X, y, lda_factor=lda, s2_factor=S2[lda][1]) == pytest.approx(v_second, rel=1e-7)
+    # the defaults are lda_factor 1 with its first s2 (100)
+    assert -pactran_gaussian(X, y) == pytest.approx(ref[1.0][0], rel=1e-7)
+
+
+#   np.random.seed(0); P = gmm_estimator(X, y)[0]; calculate_pac_dir / _gamma(P, y, 1.) on
+#   golden_data(*args) (the official pac_ndir / pac_ngam; random_state=0 = the seeded global state).
+@pytest.mark.parametrize("args,ndir,ngam,n_comp", [
+    ((0, 150, 12, 3, 1.0, 1.0), 0.14028202079134813, 1.1048057574025232, 15),
+    ((1, 200, 30, 5, 0.5, 0.3), 0.2047740196533155, 1.1841923450433842, 20)])
+def test_golden_gmm_variants(args, ndir, ngam, n_comp):
+    X, y = golden_data(*args)
+    assert gmm_posteriors(X, y).shape == (len(y), n_comp)
+    assert -pactran_dirichlet_gmm(X, y) == pytest.approx(ndir, rel=1e-7)
+    assert -pactran_gamma_gmm(X, y) == pytest.approx(ngam, rel=1e-7)
+
+
+def test_informative_probabilities_score_higher():
+    P, y = probs_data(4, 300, 8, 4, 3.0)
+    P0, _ = probs_data(4, 300, 8, 4, 0.0)
+    assert pactran_dirichlet(P, y) > pactran_dirichlet(P0, y)
+    assert pactran_gamma(P, y) > pactran_gamma(P0, y)
+
+
+def test_probs_properties_and_errors():
+    P, y = probs_data(5, 120, 6, 3, 1.5)
+    Pc = P.copy()
+    for fn in (pactran_dirichlet, pactran_gamma):
+        base = fn(P, y)
+        perm = np.random.default_rng(0).permutation(len(y))
+        assert fn(P[perm], y[perm]) == pytest.approx(base, rel=1e-10)
+        assert fn(P[:, ::-1], y) == pytest.approx(base, rel=1e-10)  # source-class order
+        assert fn(P, (y + 1) % 3) == pytest.approx(base, rel=1e-10)  # target-class ids
+        assert fn(P, np.array(["c%d" % v for v in y])) == pytest.approx(base, rel=1e-10)
+        with pytest.raises(ValueError, match="logits"):
+            fn(np.log(P), y)
+        with pytest.raises(ValueError, match="alpha must be"):
+            fn(P, y, alpha=0)
+        with pytest.raises(ValueError, match="classification-only"):
+            fn(P, y + 0.5)
+    np.testing.assert_array_equal(P, Pc)
+
+
+def test_gaussian_properties_and_errors():
+    X, y = blobs(6, 90, 10, 3, spread=1.5)
+    # sample and class order change only the L-BFGS path, not the optimum: invariant once
+    # converged (the official 100 iterations stop ~1e-4 short of it on this case)
+    check_common(pactran_gaussian, X, y, rel=1e-6, max_iter=2000, tol=1e-12)
+    base = pactran_gaussian(X, y)
+    assert base == pytest.approx(pactran_gaussian(X, y, max_iter=2000, tol=1e-12), rel=1e-3)
+    assert pactran_gaussian(X + 7.0, y) == pytest.approx(base, rel=1e-10)  # features are centred
+    assert base > pactran_gaussian(X, np.random.default_rng(1).permutation(y))
+    for kw, msg in [({"lda_factor": -1}, "lda_factor"), ({"s2_factor": 0}, "s2_factor"),
+                    ({"max_iter": 0}, "max_iter"), ({"tol": float("nan")}, "tol")]:
+        with pytest.raises(ValueError, match=msg):
+            pactran_gaussian(X, y, **kw)
+    with pytest.raises(ValueError, match="pca_variance"):
+        pactran_dirichlet_gmm(X, y, pca_variance=1.5)

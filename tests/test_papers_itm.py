@@ -1,0 +1,56 @@
+"""tecore.papers.itm: the ITM chapter's grid, tau, tie and seed-spread helpers."""
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+
+from tecore.papers import itm as S  # noqa: E402
+from tests._metric_props import blobs  # noqa: E402
+
+
+def _pool():
+    return {t: {f"m{i}": blobs(10 * t + i, 120, 12, 3, spread=0.2 + 0.15 * i) for i in range(4)} for t in (1, 2)}
+
+
+def test_grid_tau_ties_and_spread():
+    pool = _pool()
+    kw = dict(n_iter=40, eval_every=20, batch_size=32)
+    runs = S.run_grid(pool, {"a": {}, "b": {"adaptive": False}}, seeds=[0, 1], **kw)
+    assert len(runs) == 2 * 2 * 2 * 4 * 2  # settings x seeds x targets x models x evaluations
+    # processes do not change the table
+    pd.testing.assert_frame_equal(runs, S.run_grid(pool, {"a": {}, "b": {"adaptive": False}}, seeds=[0, 1],
+                                                   n_jobs=2, **kw))
+    # truth = the class spread: better separated models must score higher, tau_w close to 1
+    truth = pd.DataFrame([{"target": t, "model": f"m{i}", "truth": i} for t in (1, 2) for i in range(4)])
+    tau = S.tau_grid(runs, truth)
+    assert set(tau.columns) == {"setting", "iteration", "tau", "tau_seed_sd", "n_targets"}
+    assert (tau.n_targets == 2).all() and tau.tau.min() > 0.5
+    ties = S.tie_rate(runs, score="log_likelihood")
+    assert (ties.tied == 0).all() and (ties.pairs == 2 * 2 * 6).all()
+    sp = S.seed_spread(runs[runs.iteration == 40])
+    assert (sp["std"] >= 0).all() and (sp["gap"] > 0).all()
+    with pytest.raises(ValueError, match="ground truth"):
+        S.tau_grid(runs, truth.assign(model="x"))
+
+
+def test_table2_layout_and_claims_on_the_printed_table():
+    from tecore.papers import printed
+
+    t = printed.load("itm_table2", tidy=False)
+    claims = S.table2_claims(t)
+    # the trends the paper's Sec. 4.4.2 states hold in its own Table 2
+    assert claims.all(), claims
+    taus = pd.DataFrame([{"setting": f"{a}/{b}", "iteration": it, "tau": t.loc[(a, b), str(it)]}
+                         for a, b in t.index for it in (100, 200, 500, 1000)])
+    np.testing.assert_allclose(S.table2_layout(taus).to_numpy(), t.to_numpy())
+
+
+def test_reduce_pool_keeps_the_geometry_of_the_leading_components():
+    X, y = blobs(0, 50, 20, 2)
+    out = S.reduce_pool({"t": {"m": (X, y)}}, 8)["t"]["m"][0]
+    assert out.shape == (50, 8)
+    np.testing.assert_allclose(out, S.reduce_pool({"t": {"m": (X, y)}}, 8)["t"]["m"][0])
+    full = S.reduce_pool({"t": {"m": (X, y)}}, 100)["t"]["m"][0]  # min(N - 1, D) components: a rotation
+    d0 = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    np.testing.assert_allclose(np.linalg.norm(full[:, None] - full[None], axis=-1), d0, atol=1e-9)
