@@ -201,8 +201,6 @@ def test_numpy_scalars_print_as_plain_numbers():
 def test_every_metric_declares_its_hyper_parameter_constraints():
     missing = {}
     for name in metrics.names():
-        if name == "itm":  # rewritten on another branch; it adopts the table when merged
-            continue
         fn = metrics.get(name).function
         table = getattr(fn, "parameter_constraints", {})
         kw = [p for p, v in inspect.signature(fn).parameters.items() if v.kind is v.KEYWORD_ONLY]

@@ -14,7 +14,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from tecore.metrics._checks import check_features_labels, check_positive_int
+from numbers import Integral, Real
+
+from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, Options, check_features_labels,
+                                    check_positive_int, validate_params)
 from tecore.metrics._stats import class_means
 
 __all__ = ["itm", "itm_seeds", "dca_step", "dispersion", "adaptive_eta", "pseudo_centers", "CENTERS"]
@@ -172,6 +175,20 @@ SELECTS = ("last", "best", "mean")
 VAL_DCA = ("none", "labels")
 
 
+@validate_params({
+    "n_iter": [Interval(Integral, 1, None)], "batch_size": [Interval(Integral, 2, None)],
+    "lr": [Interval(Real, 0, None, closed="neither")], "weight_decay": [Interval(Real, 0, None)],
+    "val_fraction": [Interval(Real, 0, 1, closed="neither")], "eval_every": [Interval(Integral, 1, None)],
+    "n_steps": [Interval(Integral, 1, None)], "pc_weight": [Interval(Real, 0, None), Options(("eta",))],
+    "pc_reduction": [Options(("sample", "element"))], "standardize": [BOOLEAN],
+    "scale": [Options(("unit", "zscore"))], "dispersion_space": [Options(("standardized", "input"))],
+    "adaptive": [BOOLEAN], "eta_base": [Interval(Real, 0, 1, closed="left")],
+    "dis_base": [Interval(Real, 0, None, closed="neither")], "centers": [Options(tuple(CENTERS))],
+    "embed_dim": [None, Interval(Integral, 1, None)], "score": [Options(tuple(SCORES))],
+    "select": [Options(tuple(SELECTS))], "val_dca": [Options(tuple(VAL_DCA))], "self_target": [BOOLEAN],
+    "random_state": [None, RANDOM_STATE], "n_threads": [None, Interval(Integral, 1, None)],
+    "dtype": [Options(("float64", "float32"))], "device": [str, object], "return_details": [BOOLEAN],
+}, method="itm")
 def itm(
     features,
     labels,
