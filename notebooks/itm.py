@@ -313,8 +313,9 @@ print(swaps.round(3).to_string())
 #   standardisation ablation still sees unequal variances; `tecore.papers.itm.reduce_pool`).
 #   LogME, SFDA, PED and NCTI see the full features.
 #
-# Ground truth: (a) the fine-tuned accuracies in `groundtruth/offline_finetune.csv` (a
-# reduced four-epoch protocol on a 2-core CPU, noisy: see the offline chapter), and (b) a
+# Ground truth: (a) the fine-tuned accuracies in `groundtruth/offline_finetune.csv` (tecore's
+# first offline grid: the 5 ImageNet models x 4 targets x 2 learning rates, one seed, a reduced
+# four-epoch protocol on a 2-core CPU, recorded in every row; noisy), and (b) a
 # linear probe on the frozen full features, tested on 20 held-out images per class.
 # $\tau_w$ is ITM's eq. 1 (`tecore.evaluate.weighted_tau_itm`).
 
