@@ -371,7 +371,8 @@ def _leep_levels(scores, truth, n_levels=3):
 
 
 def claims(correlations: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame, *,
-           groups: pd.DataFrame | None = None) -> pd.DataFrame:
+           groups: pd.DataFrame | None = None, ceiling: pd.DataFrame | None = None,
+           min_ceiling: float = 0.8) -> pd.DataFrame:
     """The papers' claims this benchmark can test, each with evidence and a verdict in
     :data:`VERDICTS`, computed from ``correlations`` (``target, metric, weighted_tau``:
     :func:`tecore.evaluate.rank_table` of ``scores`` against ``truth``), the tidy ``scores``
@@ -381,8 +382,27 @@ def claims(correlations: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame
     on at least half of the targets); ITM compares the static metrics' mean weighted tau on a
     homogeneous pool with the mixed pool; LEEP's levels must rise monotonically on most targets.
     A claim is "not testable here" when its metric or model group is missing.
+
+    With ``ceiling`` (:func:`ceiling`), only the targets whose ground truth agrees with
+    itself at least ``min_ceiling`` (weighted tau between seed replicates) count as evidence:
+    a metric cannot be judged against a ground truth noisier than the differences it is
+    asked to rank. When no target reaches it, every claim is "not testable here" and its
+    evidence (computed on all targets) is shown with that reason.
     """
     if groups is None:
         groups = model_groups(sorted(truth.model.unique()))
-    return pd.DataFrame(_ped(correlations) + _lp_fu(correlations) + _gbc(correlations)
-                        + _itm(scores, truth, groups) + _leep_levels(scores, truth))
+    reason = None
+    if ceiling is not None:
+        ok = set(ceiling.loc[ceiling["ceiling"] >= min_ceiling, "target"])
+        if ok:
+            correlations = correlations[correlations["target"].isin(ok)]
+            scores = scores[scores["target"].isin(ok)]
+            truth = truth[truth["target"].isin(ok)]
+        else:
+            reason = f"no target's ground-truth ceiling reaches {min_ceiling:g}"
+    out = pd.DataFrame(_ped(correlations) + _lp_fu(correlations) + _gbc(correlations)
+                       + _itm(scores, truth, groups) + _leep_levels(scores, truth))
+    if reason is not None:
+        out["evidence"] = reason + " (all targets: " + out["evidence"] + ")"
+        out["verdict"] = "not testable here"
+    return out

@@ -99,6 +99,14 @@ def test_claim_verdicts_follow_the_numbers():
     only = only.set_index("claim")["verdict"]
     assert only["LP x FU ranks better than LP alone"] == "reproduced"
     assert only["LP x FU ranks better than the baselines"] == "not testable here"
+    # a ground truth that does not agree with itself cannot judge a metric
+    noisy = pd.DataFrame({"target": ["a", "b", "c"], "ceiling": [0.6, 0.7, 0.79]})
+    gated = benchmark.claims(corr, empty, truth, groups=groups, ceiling=noisy)
+    assert (gated.verdict == "not testable here").all()
+    assert gated.evidence.str.startswith("no target's ground-truth ceiling reaches 0.8").all()
+    one = pd.DataFrame({"target": ["a", "b", "c"], "ceiling": [0.9, 0.7, 0.7]})  # only a counts
+    c1 = benchmark.claims(corr, empty, truth, groups=groups, ceiling=one).set_index("claim")
+    assert c1.loc["PED+logme ranks better than logme", "evidence"].startswith("0.600 vs 0.500; better on 1 of 1")
 
 
 def test_itm_claim_compares_homogeneous_and_mixed_pools():
