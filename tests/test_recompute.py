@@ -63,6 +63,8 @@ def test_every_zoo_entry_has_a_public_source():
         kind, _, loc = spec.weights.partition(":")
         if kind == "mirror":  # only where the publisher has no direct file: the manual step is documented
             assert "manual" in spec.reference and loc in spec.reference, (name, spec.reference)
+        elif kind == "file":  # weights tecore trains and ships in the repository (offline benchmark)
+            assert Path(loc).resolve().is_relative_to(ROOT) and Path(loc).is_file(), (name, loc)
         else:
             assert kind in ("torchvision", "timm", "url", "package"), (name, spec.weights)
         if kind == "url":
