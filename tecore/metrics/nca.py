@@ -64,7 +64,13 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
         raise ValueError(f"lp needs more than {k + int(leave_one_out)} samples for a {k}-NN score, got {n}")
     nca = NeighborhoodComponentsAnalysis(n_components=min(n_components, c.X.shape[1]),
                                          random_state=random_state, max_iter=max_iter)
-    Z = nca.fit_transform(c.X, c.y)
+    # One BLAS thread: NCA's L-BFGS path depends on the reduction order of its matrix products,
+    # so without this the score changes with the machine's thread count (seen: tau_w of lp_fu
+    # 0.371 vs 0.476 on one offline target between 1 and 2 threads).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        Z = nca.fit_transform(c.X, c.y)
     if not leave_one_out:
         knn = KNeighborsClassifier(n_neighbors=k).fit(Z, c.y)
         prob = knn.predict_proba(Z)
