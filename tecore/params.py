@@ -80,11 +80,6 @@ def _no_such_path(name: str, value) -> ValueError:
     return ValueError(f"parameter {name}: no such file or folder: {str(value)!r}")
 
 
-def _looks_like_path(s: str) -> bool:
-    return (os.sep in s or "/" in s or s.startswith(("~", ".")) or s.endswith(".npz")
-            or s.startswith(("imagefolder:", "npz:")))
-
-
 def check_device(device) -> None:
     """``None``, ``"cpu"``, or a torch device that exists on this machine (the rule of
     :func:`tecore._device.resolve_device`, plus MPS availability)."""
@@ -173,16 +168,21 @@ def check_zoo(zoo, name: str = "zoo") -> None:
 
 
 def check_targets(targets, name: str = "targets") -> None:
-    """``None``, a name, or a list of data-set names and paths: an entry that looks like a
-    path (has a ``/``, starts with ``~`` or ``.``, ends in ``.npz``, or ``imagefolder:`` /
-    ``npz:``) must exist — "no such file or folder" rather than "unknown dataset". Names are
-    left to the chapter (a paper's column names, or :func:`tecore.data.get_spec`)."""
+    """``None``, a name, or a list of data-set names and paths: an entry that is a path by
+    the one rule, :func:`tecore.data.is_path`, must exist — "no such file or folder" rather
+    than "unknown dataset". Hugging Face sources and names are left to the loader and the
+    chapter (a paper's column names, or :func:`tecore.data.get_spec`)."""
     if targets is None:
         return
+    from tecore.data import is_path
+    from tecore.data.sources import huggingface
+
     for t in [targets] if isinstance(targets, (str, os.PathLike)) else list(targets):
+        if not is_path(t) or huggingface.claims(t):
+            continue
         s = str(t)
-        path = s.split(":", 1)[1] if s.startswith(("imagefolder:", "npz:")) else s
-        if (isinstance(t, os.PathLike) or _looks_like_path(s)) and not os.path.exists(os.path.expanduser(path)):
+        path = s.split(":", 1)[1] if s.lower().startswith(("imagefolder:", "npz:")) else s
+        if not os.path.exists(os.path.expanduser(path)):
             raise _no_such_path(name, s)
 
 
