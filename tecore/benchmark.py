@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -89,9 +89,9 @@ def model_groups(names: Sequence[str] | None = None) -> pd.DataFrame:
 def factory(name: str, image_size: int = IMAGE_SIZE):
     """``() -> (model, preprocess)`` building ``name`` at ``image_size`` (the grid runner's
     model factory)."""
-    from tecore.experiment import _created
+    from tecore import zoo
 
-    return lambda: _created(name, image_size, "cpu")[:2]
+    return lambda: zoo.create(name, device="cpu", image_size=image_size)[:2]
 
 
 # ------------------------------------------------------------------------------------ targets

@@ -18,7 +18,6 @@ line and 1 for everything else (bad input, a missing file, a failing model). Lon
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
@@ -283,14 +282,14 @@ def cmd_rank(args) -> int:
     from tecore._device import resolve_device
 
     device = str(resolve_device(args.device))
-    from tecore.experiment import _created
     from tecore._progress import progress_bar
+    from tecore.zoo import create
 
     pool = {}
     with progress_bar(total=len(models), disable=args.quiet, desc="extract", unit="model") as bar:
         for m in models:
             bar.set_postfix_str(m, refresh=False)
-            created = _created(m, args.image_size, device)
+            created = create(m, device=device, image_size=args.image_size)
             try:
                 f = extract.extract(created, ds, grad_probe=grad, device=device, cache_dir=args.cache,
                                     progress=False)

@@ -39,7 +39,7 @@ import sys
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Hashable, Iterable
 
 __all__ = ["ENGINES", "Job", "run_jobs", "dask_client"]
 

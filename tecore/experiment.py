@@ -16,7 +16,6 @@ datasets without an official test split (digits, a user's folder) on the same fo
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -91,16 +90,6 @@ def split_per_class(labels, n_first: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(first), np.flatnonzero(~first)
 
 
-def _created(name: str, image_size: int | None, device: str):
-    from tecore import zoo
-
-    model, preprocess, spec = zoo.create(name, device=device)
-    if image_size is not None:
-        spec = dataclasses.replace(spec, input_size=int(image_size), resize=int(image_size))
-        preprocess = zoo.make_preprocess(spec)
-    return model, preprocess, spec
-
-
 def run(
     models="offline",
     targets: Sequence[str] = ("breastmnist", "retinamnist", "fashion-mnist", "digits"),
@@ -163,7 +152,9 @@ def run(
     device = str(resolve_device(device))
 
     score_parts, truth_rows, extraction_rows = [], [], []
-    created = {m: _created(m, image_size, device) for m in model_names}
+    from tecore import zoo
+
+    created = {m: zoo.create(m, device=device, image_size=image_size) for m in model_names}
     for target in targets:
         if given is not None:
             train, test = given[target]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 
@@ -113,11 +113,10 @@ def extract_job(spec, target: str, per_class: int | None, test_per_class: int | 
     :class:`tecore.zoo.ModelSpec`, so user entries need no registry in the worker) into the
     cache, exactly as ``tecore rank`` (``test_per_class=None``) or
     :func:`tecore.experiment.run` (its metric and held-out parts) load and extract them."""
-    from tecore import data, extract
-    from tecore.experiment import _created
+    from tecore import data, extract, zoo
 
     t0 = time.perf_counter()
-    created = _created(spec, image_size, device)
+    created = zoo.create(spec, device=device, image_size=image_size)
     if test_per_class:
         train, test = data.load_train_test(target, per_class, test_per_class, seed=seed, one_split=True)
         parts = [(train, grad_probe), (test, False)]

@@ -21,6 +21,20 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture
+def zoo_registry():
+    """Models and zoo groups a test registers are removed afterwards (restored in place: other
+    modules hold references to the registry dicts)."""
+    from tecore.zoo import registry
+
+    models, groups = dict(registry._REGISTRY), dict(registry._GROUPS)
+    yield registry
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update(models)
+    registry._GROUPS.clear()
+    registry._GROUPS.update(groups)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

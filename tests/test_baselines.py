@@ -79,7 +79,7 @@ def test_top1_torchvision_rows_match_torchvision_metadata():
     assert checked >= 20
 
 
-def test_imagenet_top1_lookup_and_unavailable():
+def test_imagenet_top1_lookup_and_unavailable(zoo_registry):
     assert imagenet_top1("sfda/resnet50") == 76.13
     assert imagenet_top1("torchvision:ResNet50_Weights.IMAGENET1K_V1") == 76.13
     assert imagenet_top1("itm/resnet18") == 69.752
@@ -90,19 +90,14 @@ def test_imagenet_top1_lookup_and_unavailable():
         imagenet_top1("mynet")
     # a user's model: its own ModelSpec value, else the table row of the weights it loads
     from tecore import zoo
-    from tecore.zoo.registry import _REGISTRY
 
-    try:
-        zoo.register(zoo.ModelSpec(name="test/own", zoo="test-top1", arch="timm:resnet50", weights="file:/x.pth",
-                                   imagenet_top1=80.5, reference="my paper, Table 1"))
-        zoo.register(zoo.ModelSpec(name="test/tv50", zoo="test-top1", arch="torchvision:resnet50",
-                                   weights="torchvision:ResNet50_Weights.IMAGENET1K_V1"))
-        assert imagenet_top1("test/own") == 80.5
-        assert zoo.imagenet_top1("test/own")["source"] == "my paper, Table 1"
-        assert imagenet_top1("test/tv50") == 76.13
-    finally:
-        _REGISTRY.pop("test/own", None)
-        _REGISTRY.pop("test/tv50", None)
+    zoo.register(zoo.ModelSpec(name="test/own", zoo="test-top1", arch="timm:resnet50", weights="file:/x.pth",
+                               imagenet_top1=80.5, reference="my paper, Table 1"))
+    zoo.register(zoo.ModelSpec(name="test/tv50", zoo="test-top1", arch="torchvision:resnet50",
+                               weights="torchvision:ResNet50_Weights.IMAGENET1K_V1"))
+    assert imagenet_top1("test/own") == 80.5
+    assert zoo.imagenet_top1("test/own")["source"] == "my paper, Table 1"
+    assert imagenet_top1("test/tv50") == 76.13
     with pytest.raises(ValueError, match="zoo model name"):
         imagenet_top1(3)
 

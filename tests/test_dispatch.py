@@ -1,7 +1,5 @@
 """Parallel jobs (tecore.dispatch) and the fine-tuning grid on worker processes: one writer,
 killed workers retried, the same CSV as the in-process runner."""
-import os
-import signal
 
 import numpy as np
 import pandas as pd
@@ -115,13 +113,9 @@ def test_grid_on_two_workers_survives_a_killed_worker(engine, tmp_path):
 
 # ---------------------------------------------------------------- zoo x target extraction
 @pytest.mark.slow
-def test_extract_grid_fills_the_cache_that_rank_reads(tmp_path, monkeypatch):
+def test_extract_grid_fills_the_cache_that_rank_reads(tmp_path, zoo_registry):
     pytest.importorskip("timm")
     from tecore import data, extract, zoo
-    from tecore.zoo import registry
-
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the test's zoo stays here
-    from tecore.experiment import _created
     from tecore.finetune_dispatch import extract_grid
     from tests.test_cli import write_zoo
 
@@ -135,9 +129,9 @@ def test_extract_grid_fills_the_cache_that_rank_reads(tmp_path, monkeypatch):
     # what `tecore rank --per-class 8 --image-size 32` extracts is now a cache hit, with the same numbers
     ds = data.load(target, per_class=8, seed=0)
     for s in specs:
-        f = extract.extract(_created(s.name, 32, "cpu"), ds, cache_dir=cache, progress=False, device="cpu")
+        f = extract.extract(zoo.create(s.name, device="cpu", image_size=32), ds, cache_dir=cache, progress=False, device="cpu")
         assert f.meta["cache_hit"]
-        fresh = extract.extract(_created(s.name, 32, "cpu"), ds, cache=False, progress=False, device="cpu")
+        fresh = extract.extract(zoo.create(s.name, device="cpu", image_size=32), ds, cache=False, progress=False, device="cpu")
         np.testing.assert_allclose(f.features, fresh.features, rtol=1e-5, atol=1e-6)
 
 

@@ -119,11 +119,8 @@ def test_extract_reads_a_hf_dataset(hf_cache):
 
 # ------------------------------------------------------------------ hub ids
 @pytest.fixture(autouse=True)
-def _own_zoo_registry(monkeypatch):
+def _own_zoo_registry(zoo_registry):
     """Hub ids register themselves on first use: keep that out of the other tests."""
-    from tecore.zoo import registry
-
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
 
 def test_hub_id_parsing_and_routing(tmp_path):

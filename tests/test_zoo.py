@@ -123,7 +123,7 @@ def test_small_paper_models_have_their_layers(name):
     assert (logits is not None) == spec.has_head
 
 
-def test_custom_entry_from_toml(tmp_path, chelsea):
+def test_custom_entry_from_toml(tmp_path, chelsea, zoo_registry):
     src = zoo.weights_path(zoo.get_spec("mobilenet_v2_fdet"))
     (tmp_path / "zoo.toml").write_text(f'''
 [[model]]
@@ -155,7 +155,7 @@ def test_extract_contract_with_offline_model(tmp_path):
     assert np.isfinite(f.grad_ratio) and f.grad_ratio > 0
 
 
-def test_registry_file_with_builder_kwargs_fp16_safetensors_and_a_relative_path(tmp_path):
+def test_registry_file_with_builder_kwargs_fp16_safetensors_and_a_relative_path(tmp_path, zoo_registry):
     import timm
     import torch
     from safetensors.torch import save_file
@@ -169,18 +169,13 @@ def test_registry_file_with_builder_kwargs_fp16_safetensors_and_a_relative_path(
         'weights = "file:tiny.safetensors"\nnum_classes = 3\ninput_size = 32\nresize = 32\n'
         'arch_kwargs = { img_size = 32, patch_size = 8, embed_dim = 32, depth = 1, num_heads = 2 }\n')
     (spec,) = zoo.load_registry_file(tmp_path / "zoo.toml")
-    try:
-        assert spec.weights == f"file:{(tmp_path / 'tiny.safetensors').resolve()}"  # relative to the file
-        assert dict(spec.arch_kwargs) == kw
-        model, pre, spec = zoo.create("test/tiny_vit")
-        x = torch.randn(2, 3, 32, 32)
-        net.load_state_dict({k: v.half().float() for k, v in net.state_dict().items()})  # the fp16 rounding
-        feats, logits = model(x)
-        assert feats.shape == (2, 32) and torch.allclose(logits, net(x), atol=1e-5)
-    finally:
-        from tecore.zoo import registry
-
-        registry._REGISTRY.pop("test/tiny_vit", None)
+    assert spec.weights == f"file:{(tmp_path / 'tiny.safetensors').resolve()}"  # relative to the file
+    assert dict(spec.arch_kwargs) == kw
+    model, pre, spec = zoo.create("test/tiny_vit")
+    x = torch.randn(2, 3, 32, 32)
+    net.load_state_dict({k: v.half().float() for k, v in net.state_dict().items()})  # the fp16 rounding
+    feats, logits = model(x)
+    assert feats.shape == (2, 32) and torch.allclose(logits, net(x), atol=1e-5)
 
 
 def test_offline_trained_zoo_loads_from_the_checkout():

@@ -24,7 +24,6 @@ real). Every function returns a :class:`Recomputed`; :func:`filled` counts its e
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import warnings
 from dataclasses import dataclass, field
@@ -98,11 +97,7 @@ def _created(name, image_size, device):
     """The built model (once per process: a paper's protocol scores a zoo several times)."""
     from tecore import zoo
 
-    model, preprocess, spec = zoo.create(name, device=device)
-    if image_size is not None:
-        spec = dataclasses.replace(spec, input_size=int(image_size), resize=int(image_size))
-        preprocess = zoo.make_preprocess(spec)
-    return model, preprocess, spec
+    return zoo.create(name, device=device, image_size=image_size)
 
 
 def _load(target, split, *, per_class, fold, seed, data_dir, size=None):
@@ -336,7 +331,7 @@ def ped(datasets=None, *, models="ped12", metrics=("logme", "sfda", "gbc"), lamb
     back = {v: k for k, v in names.items()}
     scores["target"] = scores["target"].map(back)
     full = _rank(scores, truth, tau, notes)
-    rows, picked = [], {}
+    picked = {}
     for t in full.columns:
         best = max(lambdas, key=lambda lam: np.nanmean([full.loc[f"{c}@{lam}", t] for c in composed]))
         picked[t] = best

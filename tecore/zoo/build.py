@@ -127,10 +127,11 @@ def make_preprocess(spec: ModelSpec):
     return preprocess
 
 
-def create(name: str | ModelSpec, *, pretrained: bool = True, device="cpu"):
+def create(name: str | ModelSpec, *, pretrained: bool = True, device="cpu", image_size: int | None = None):
     """Build ``name`` -> ``(model, preprocess, spec)``; ``model`` is in eval mode on ``device``
     (``None``: :func:`tecore._device.resolve_device`'s default) and returns
-    ``(features, logits or None)``."""
+    ``(features, logits or None)``. ``image_size`` overrides the spec's input (and resize)
+    size: the returned ``spec`` and ``preprocess`` use it."""
     from tecore._device import resolve_device
 
     spec = get_spec(name)
@@ -146,5 +147,7 @@ def create(name: str | ModelSpec, *, pretrained: bool = True, device="cpu"):
         except ValueError:
             pass
     model = _make_wrapper()(net, spec).eval().to(device)
+    if image_size is not None:
+        spec = dataclasses.replace(spec, input_size=int(image_size), resize=int(image_size))
     return model, make_preprocess(spec), spec
 
