@@ -464,17 +464,7 @@ else:
 
 # %%
 if run_offline:
-    others = offline.scores[["target", "model", "metric", "score"]]
-    itm_scores = onehot.groupby(["seed", "target", "model"]).log_likelihood.first().rename("score").reset_index()
-    rows = []
-    for k, v in truths.items():
-        for metric, g in others.groupby("metric"):
-            tau_t = itm_paper.tau_grid(g.assign(seed=0, setting=metric), v, score="score", by=["setting"])
-            rows.append({"truth": k, "metric": metric, "tau": tau_t.tau.iloc[0]})
-        per_seed = itm_paper.tau_grid(itm_scores.assign(setting="itm"), v, score="score", by=["setting", "seed"])
-        rows.append({"truth": k, "metric": "itm", "tau": per_seed.tau.mean(),
-                     "seed_min": per_seed.tau.min(), "seed_max": per_seed.tau.max()})
-    side_by_side = pd.DataFrame(rows).set_index(["truth", "metric"])
+    side_by_side = itm_paper.side_by_side(onehot, offline.scores[["target", "model", "metric", "score"]], truths)
 
 # %%
 # NBVAL_CHECK_OUTPUT

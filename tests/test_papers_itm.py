@@ -54,3 +54,20 @@ def test_reduce_pool_keeps_the_geometry_of_the_leading_components():
     full = S.reduce_pool({"t": {"m": (X, y)}}, 100)["t"]["m"][0]  # min(N - 1, D) components: a rotation
     d0 = np.linalg.norm(X[:, None] - X[None], axis=-1)
     np.testing.assert_allclose(np.linalg.norm(full[:, None] - full[None], axis=-1), d0, atol=1e-9)
+
+
+def test_side_by_side_scores_every_metric_and_itm_per_seed():
+    models, targets = [f"m{i}" for i in range(5)], ["a", "b"]
+    truth = pd.DataFrame([{"target": t, "model": m, "truth": i / 10} for t in targets for i, m in enumerate(models)])
+    # "good" ranks the models like the truth, "bad" in reverse; ITM agrees on seed 0, reversed on seed 1
+    others = pd.DataFrame([{"target": t, "model": m, "metric": name, "score": s * i}
+                           for name, s in (("good", 1), ("bad", -1)) for t in targets for i, m in enumerate(models)])
+    runs = pd.DataFrame([{"seed": seed, "target": t, "model": m, "iteration": it,
+                          "log_likelihood": (1 if seed == 0 else -1) * i + it}
+                         for seed in (0, 1) for t in targets for i, m in enumerate(models) for it in (100, 500)])
+    out = S.side_by_side(runs, others, {"ft": truth})
+    assert out.loc[("ft", "good"), "tau"] == pytest.approx(1.0)
+    assert out.loc[("ft", "bad"), "tau"] == pytest.approx(-1.0)
+    itm = out.loc[("ft", "itm")]
+    assert itm["seed_max"] == pytest.approx(1.0) and itm["seed_min"] == pytest.approx(-1.0)
+    assert itm["tau"] == pytest.approx(0.0)

@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_pool", "reduce_pool", "run_grid", "tau_grid", "tie_rate", "seed_spread", "TABLE2_SETTINGS",
+__all__ = ["load_pool", "reduce_pool", "run_grid", "tau_grid", "side_by_side", "tie_rate", "seed_spread", "TABLE2_SETTINGS",
            "table2_layout", "table2_claims"]
 
 
@@ -24,10 +24,10 @@ def load_pool(models, targets, *, per_class: int = 30, test_per_class: int = 20,
               seed: int = 0, device: str = "cpu", data_dir=None, cache_dir=None) -> dict:
     """``{target: {model: (features, labels)}}`` of the images the metrics see, with the same
     subsample and split as :func:`tecore.experiment.run` (so its feature cache is reused)."""
-    from tecore import data, experiment, extract
+    from tecore import data, experiment, extract, zoo
 
     names = experiment.resolve_models(models)
-    created = {m: experiment._created(m, image_size, device) for m in names}
+    created = {m: zoo.create(m, device=device, image_size=image_size) for m in names}
     pool = {}
     for target in ([targets] if isinstance(targets, str) else list(targets)):
         train, _ = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir, one_split=True)
@@ -112,6 +112,25 @@ def tau_grid(runs: pd.DataFrame, truth: pd.DataFrame, *, score: str = "log_likel
     out = per_seed.groupby(by)["tau"].agg(tau="mean", tau_seed_sd="std").reset_index()
     out["n_targets"] = per.groupby(by)["target"].nunique().to_numpy()
     return out
+
+
+def side_by_side(runs: pd.DataFrame, others: pd.DataFrame, truths: Mapping[str, pd.DataFrame], *,
+                 score: str = "log_likelihood") -> pd.DataFrame:
+    """ITM next to other metrics on the same pool: ITM's eq. 1 tau_w (:func:`tau_grid`) of
+    every metric in ``others`` (``target, model, metric, score``) and of ITM's first
+    ``score`` per (seed, target, model) of ``runs``, against each ground truth of ``truths``
+    (name -> ``target, model, truth``). ITM: the mean over seeds, with ``seed_min`` and
+    ``seed_max``. Index ``truth, metric``."""
+    itm_scores = runs.groupby(["seed", "target", "model"])[score].first().rename("score").reset_index()
+    rows = []
+    for k, v in truths.items():
+        for metric, g in others.groupby("metric"):
+            tau_t = tau_grid(g.assign(seed=0, setting=metric), v, score="score", by=["setting"])
+            rows.append({"truth": k, "metric": metric, "tau": tau_t.tau.iloc[0]})
+        per_seed = tau_grid(itm_scores.assign(setting="itm"), v, score="score", by=["setting", "seed"])
+        rows.append({"truth": k, "metric": "itm", "tau": per_seed.tau.mean(),
+                     "seed_min": per_seed.tau.min(), "seed_max": per_seed.tau.max()})
+    return pd.DataFrame(rows).set_index(["truth", "metric"])
 
 
 def tie_rate(runs: pd.DataFrame, *, score: str = "accuracy", by: Sequence[str] = ("setting", "iteration")) -> pd.DataFrame:
