@@ -182,11 +182,12 @@ for exp in experiments:
     files = medical.rank_file(exp).loc[targets, methods]
     agree_print = int((ranks.loc[targets] == shown.loc[targets]).to_numpy().sum())
     agree_file = int((ranks.loc[targets] == files).to_numpy().sum())
-    print(f"{exp}: recomputed ranks equal the printed ones in {agree_print}/{ranks.loc[targets].size} "
-          f"cells and the published rank file in {agree_file}/{files.size}")
-    print(pd.DataFrame({"printed avg rank": shown.loc["average"], "recomputed avg rank": ranks.loc["average"]})
-          .round(2).T.to_string())
-    print()
+    avg_ranks = pd.DataFrame({"printed avg rank": shown.loc["average"],
+                              "recomputed avg rank": ranks.loc["average"]}).T
+    display.show(avg_ranks, precision=2,
+                 caption=f"{exp}: recomputed ranks equal the printed ones in {agree_print}/"
+                         f"{ranks.loc[targets].size} cells and the published rank file in "
+                         f"{agree_file}/{files.size}")
 
 # %% [markdown]
 # Are the printed average ranks the means of the printed per-target ranks? For each table
@@ -218,9 +219,9 @@ results = {}
 for exp in experiments:
     filled = recomputed[exp].fillna(-2.0)  # undefined tau_w ranks last
     results[exp] = evaluate.friedman(filled, alpha=alpha)
-    r = results[exp]
-    print(f"{exp}: chi2 = {r.statistic:.3f}, p = {r.pvalue:.4f}, CD = {r.cd:.3f} "
-          f"({r.n_blocks} targets, {r.n_methods} methods)")
+friedman = pd.DataFrame([{"experiment": e, "chi2": r.statistic, "p": r.pvalue, "CD": r.cd, "targets": r.n_blocks,
+                          "methods": r.n_methods} for e, r in results.items()]).set_index("experiment")
+display.table(friedman, precision=4, caption="Friedman test over targets and Nemenyi critical difference")
 
 # %%
 for exp in experiments:
@@ -230,20 +231,55 @@ for exp in experiments:
 if "dataset" in results:
     display.glue("medical_friedman_p", results["dataset"].pvalue, fmt=".4f")
     display.glue("medical_cd", results["dataset"].cd, fmt=".3f")
+    # the studentized-range value behind a CD: CD = q * sqrt(k (k + 1) / (6 N)) (Demšar 2006)
+    r = results["dataset"]
+    scale = (r.n_methods * (r.n_methods + 1) / (6 * r.n_blocks)) ** 0.5
+    display.glue("medical_q", r.cd / scale, fmt=".3f")
+    display.glue("medical_q_printed", 2.792 / scale, fmt=".2f")  # 2.792: the CD printed by Juodelyte et al. (text under Table 2)
 
 # %% [markdown]
 # ## Test AUC of every source on every target (Fig. 4)
 #
 # The paper's Fig. 4 shows the fine-tuned test AUC of each source dataset on each target,
-# sources sorted by size. The published AUC table gives the values; the source sizes are not
-# in the published files, so the rows keep the table's order. The best source of each target
-# is highlighted.
+# sources sorted by size, smallest first. The published AUC table gives the values; the
+# sizes (training images) come from `tecore.papers.medical.source_sizes` (MedMNIST's own
+# split sizes; ImageNet and RadImageNet as cited there; leave-target-out MedMNIST at its
+# largest, all 12 training splits). The best source of each target is highlighted.
 
 # %%
 if "dataset" in experiments:
+    sizes = medical.source_sizes()
     auc_wide = medical.auc("dataset").pivot(index="model", columns="target", values="truth").loc[:, targets]
-    display.table(auc_wide, highlight=(auc_wide == auc_wide.max()).to_numpy(),
-                  caption="test AUC after fine-tuning ResNet-18 from each source (rows) on each target")
+    auc_wide = auc_wide.reindex([m for m in sizes.index if m in auc_wide.index])
+    fig4 = pd.concat([sizes.reindex(auc_wide.index), auc_wide], axis=1)
+    best = (auc_wide == auc_wide.max()).to_numpy()
+    display.table(fig4, highlight=[[False, *row] for row in best],
+                  caption="Fig. 4: test AUC after fine-tuning ResNet-18 from each source (rows, smallest "
+                          "training set first) on each target")
+    # the paper's example (Juodelyte et al., text on Fig. 4): Breast, 546 training images, against OrganS
+    others = [t for t in targets if t not in ("breastmnist", "organsmnist")]
+    b_wins = int((auc_wide.loc["breastmnist", others] > auc_wide.loc["organsmnist", others]).sum())
+    display.glue("medical_breast_size", int(sizes["breastmnist"]), fmt=",d")
+    display.glue("medical_organs_size", int(sizes["organsmnist"]), fmt=",d")
+    display.glue("medical_breast_wins", b_wins, fmt="d")
+    display.glue("medical_breast_n", len(others), fmt="d")
+    mean_auc = fig4.drop(columns="train_images").mean(axis=1)
+    single = [m for m in fig4.index if m.endswith("mnist")]  # the 12 single MedMNIST sources
+    display.glue("medical_size_rho", float(mean_auc.corr(fig4["train_images"], method="spearman")), fmt=".2f")
+    display.glue("medical_size_rho_single", float(mean_auc[single].corr(fig4.loc[single, "train_images"],
+                                                                        method="spearman")), fmt=".2f")
+    display.glue("medical_n_sources", len(fig4), fmt="d")
+    display.glue("medical_n_single", len(single), fmt="d")
+
+# %% [markdown]
+# Breast ({glue:md}`medical_breast_size` training images) beats OrganS
+# ({glue:md}`medical_organs_size`) on {glue:md}`medical_breast_wins` of the
+# {glue:md}`medical_breast_n` other targets (the paper: 7 of 9). The paper concludes that
+# size alone does not predict transfer performance. Spearman's $\rho$ between a source's
+# size and its mean AUC over the targets is {glue:md}`medical_size_rho` over all
+# {glue:md}`medical_n_sources` sources (the three largest, leave-target-out MedMNIST,
+# ImageNet and RadImageNet, are also the most diverse) and {glue:md}`medical_size_rho_single`
+# over the {glue:md}`medical_n_single` single MedMNIST sources.
 
 # %% [markdown]
 # ## Scores against ground truth (Fig. 5)
@@ -266,9 +302,7 @@ ablation = {}
 for exp in experiments:
     parts = medical.tau_table(exp, convention=convention, tau=tau, components=True)
     ablation[exp] = parts.loc[targets, ["lp", "fu", "lp_fu"]]
-    print(exp)
-    print(ablation[exp].round(3).to_string())
-    print()
+    display.show(ablation[exp], caption=f"{exp} transferability: τw of S_LP, S_FU and S_LP × S_FU per target")
 
 # %%
 for exp in experiments:
@@ -305,8 +339,8 @@ if source == "recompute":
 #   ResNet-18; there is no `resnet` in the `_imnet` sweeps).
 # * tecore's Friedman test gives p = {glue:md}`medical_friedman_p` for the dataset experiment
 #   (printed: 0.002), and a critical difference of {glue:md}`medical_cd` (printed 2.792): tecore uses the Nemenyi
-#   studentized-range value q(0.05, 7) = 2.949 (Demšar 2006); the paper's figure would need
-#   q = 3.03.
+#   studentized-range value q(0.05, 7) = {glue:md}`medical_q` (Demšar 2006); the paper's figure would
+#   need q = {glue:md}`medical_q_printed`.
 # * In the dataset experiment the recomputed $\tau_w$ are the printed ones up to rounding,
 #   which confirms both the published scores and tecore's $\tau_w$ (scipy's weighted Kendall
 #   tau). Printed average ranks that are not the means of the printed per-target ranks:

@@ -74,10 +74,9 @@ import os
 import warnings
 
 import pandas as pd
-from myst_nb import glue
 
 from tecore import benchmark, data, evaluate, experiment, params
-from tecore.papers import plots
+from tecore.papers import display, plots
 
 params.check(zoo=zoo, targets=targets, hyper=hyper, per_class=per_class, test_per_class=test_per_class,
              image_size=image_size, n_boot=n_boot, seed=seed, device=device, data_dir=data_dir,
@@ -106,7 +105,7 @@ pd.set_option("display.width", 160)
 # %%
 # NBVAL_CHECK_OUTPUT
 groups = benchmark.model_groups(models)
-print(groups.to_string(index=False))
+display.table(groups, index=False, caption="the models of the benchmark")
 
 # %% [markdown]
 # ## Scores and the linear-probe ground truth
@@ -123,7 +122,8 @@ result = experiment.run(models, target_arg, metric_names, per_class=per_class, t
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(result.truth.pivot(index="model", columns="target", values="truth").round(3).to_string())
+display.table(result.truth.pivot(index="model", columns="target", values="truth"),
+              caption="linear-probe test accuracy per model and target")
 
 # %% [markdown]
 # ## The fine-tuned ground truth and its ceiling
@@ -132,8 +132,10 @@ print(result.truth.pivot(index="model", columns="target", values="truth").round(
 # seeds, scored by the macro one-vs-rest AUC (threshold-free, so the imbalanced MedMNIST
 # test sets do not reward a network for predicting the majority class); the learning rate
 # with the best mean validation AUC gives the ground truth, the mean test AUC over seeds. The grid is resumable and large for two CPU cores, so
-# the stored CSV may cover only part of it: the coverage is printed first, and a (target,
-# model) cell counts only when all its runs are in.
+# the stored CSV may cover only part of it: the coverage is shown first, and a (target,
+# model) cell counts only when all its runs are in. The stored grid holds
+# {glue:md}`n_runs` runs (on {glue:md}`ft_devices`, protocol {glue:md}`ft_protocol`); complete
+# cells: {glue:md}`ft_cells` of {glue:md}`ft_cells_total`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -142,13 +144,18 @@ if runs is not None:
     ft = benchmark.ground_truth(runs)
     ft = ft[ft.model.isin(models) & ft.target.isin(result.settings["targets"])]
     n_cells = len(models) * len(result.settings["targets"])
-    print(f"{len(runs)} fine-tuning runs on {', '.join(runs.device.unique())}; protocol "
-          f"{runs.protocol.iloc[0]}; complete (target, model) cells: {len(ft)} of {n_cells}")
-    print(runs.groupby("dataset").agg(models=("model", "nunique"), seeds=("cfg_seed", "nunique"),
-                                       runs=("run_key", "size"), cpu_hours=("seconds", lambda s: s.sum() / 3600))
-          .round(2).to_string())
-    print()
-    print(ft.pivot(index="model", columns="target", values="truth").round(3).to_string())
+    display.glue("n_runs", len(runs), fmt="d")
+    display.glue("ft_devices", ", ".join(runs.device.unique()))
+    display.glue("ft_protocol", f"`{runs.protocol.iloc[0]}`")
+    display.glue("ft_cells", len(ft), fmt="d")
+    display.glue("ft_cells_total", n_cells, fmt="d")
+    display.show(runs.groupby("dataset").agg(models=("model", "nunique"), seeds=("cfg_seed", "nunique"),
+                                             runs=("run_key", "size"),
+                                             cpu_hours=("seconds", lambda s: s.sum() / 3600)),
+                 precision=2, caption=f"{len(runs)} stored fine-tuning runs; complete (target, model) cells: "
+                                      f"{len(ft)} of {n_cells}")
+    display.show(ft.pivot(index="model", columns="target", values="truth"),
+                 caption="fine-tuned ground truth: mean test AUC over seeds at the best learning rate")
 
 # %% [markdown]
 # The **ceiling** of each target: $\tau_w$ between the ground truths of two disjoint seed
@@ -161,7 +168,7 @@ if runs is not None:
 if runs is not None:
     ceil = benchmark.ceiling(runs)
     ceil = ceil[ceil.target.isin(result.settings["targets"])]
-    print(ceil.round(3).to_string(index=False))
+    display.table(ceil, index=False, caption="the ceiling: τw between single-seed ground truths")
 
 # %% [markdown]
 # ## Every metric against the ground truth
@@ -190,15 +197,24 @@ if ceil is not None and len(ceil):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"ground truth: {kind}")
-print(corr.groupby("target")["n_models"].max().to_string())
-print(tau.round(3).to_string())
+display.show(corr.groupby("target")["n_models"].max().to_frame("models").T,
+             caption=f"models with a ground truth per target (ground truth: {kind})")
+display.show(tau, caption="τw of every metric per target")
 
 # %%
-print(cell.to_string())
+display.table(cell, caption="τw [95 % bootstrap interval]; CEILING: the ground truth's own agreement")
 
 # %%
-plots.tau_heatmap(tau, title=f"weighted τ vs ground truth ({kind})", mean_column=True)
+display.glue("fig_offline_tau", plots.tau_heatmap(tau, title=f"weighted τ vs ground truth ({kind})",
+                                                   mean_column=True))
+
+# %% [markdown]
+# ```{glue:figure} fig_offline_tau
+# :name: fig-offline-tau
+#
+# $\tau_w$ of every metric (rows) against the ground truth on every target (columns), with
+# the mean over targets.
+# ```
 
 # %% [markdown]
 # How far do the two ground truths agree? $\tau_w$ between the linear-probe accuracy and the
@@ -208,8 +224,9 @@ plots.tau_heatmap(tau, title=f"weighted τ vs ground truth ({kind})", mean_colum
 # NBVAL_CHECK_OUTPUT
 if ft is not None and len(ft):
     both = result.truth.merge(ft, on=["target", "model"], suffixes=("_probe", "_finetune"))
-    print(both.groupby("target").apply(lambda g: evaluate.weighted_tau(g.truth_probe, g.truth_finetune),
-                                       include_groups=False).round(3).to_string())
+    display.table(both.groupby("target").apply(lambda g: evaluate.weighted_tau(g.truth_probe, g.truth_finetune),
+                                                include_groups=False).to_frame("tau_w probe vs fine-tuned"),
+                  caption="agreement of the two ground truths")
 
 # %% [markdown]
 # ## Are the differences between metrics significant?
@@ -222,20 +239,44 @@ if ft is not None and len(ft):
 table = corr.pivot(index="target", columns="metric", values="weighted_tau").dropna(axis=1)
 fr = evaluate.friedman(table) if table.shape[0] >= 2 and table.shape[1] >= 3 else None
 if fr is not None:
-    print(f"chi2 = {fr.statistic:.3f}, p = {fr.pvalue:.3f}, CD = {fr.cd:.3f} ({fr.n_blocks} targets, {fr.n_methods} metrics)")
-    print(fr.avg_ranks.round(2).to_string())
+    display.table(fr.avg_ranks.to_frame("average rank").T, precision=2,
+                  caption=f"Friedman: χ² = {fr.statistic:.3f}, p = {fr.pvalue:.3f}, CD = {fr.cd:.3f} "
+                          f"({fr.n_blocks} targets, {fr.n_methods} metrics)")
+    display.glue("friedman_p", fr.pvalue, fmt=".3f")
+    display.glue("friedman_cd", fr.cd, fmt=".2f")
+else:
+    display.glue("friedman_p", "not computed (too few targets or metrics)")
+    display.glue("friedman_cd", "–")
 
 # %%
 if fr is not None:
-    plots.cd_diagram(fr, title="average rank of the metrics over targets")
+    display.glue("fig_offline_cd", plots.cd_diagram(fr, title="average rank of the metrics over targets"))
+
+# %% [markdown]
+# ```{glue:figure} fig_offline_cd
+# :name: fig-offline-cd
+#
+# Average rank of the metrics over the targets; metrics joined by a bar are within the
+# Nemenyi critical difference of each other. Friedman p = {glue:md}`friedman_p`,
+# CD = {glue:md}`friedman_cd`.
+# ```
 
 # %% [markdown]
 # ## Scores against ground truth
 
 # %%
 sc = result.scores.merge(truth[["target", "model"]])  # the models with a ground truth on each target
-plots.score_vs_truth_grid(sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc", "leep"])], truth, row="target",
-                          label_points=False, ylabel="ground truth")
+display.glue("fig_offline_scatter", plots.score_vs_truth_grid(
+    sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc", "leep"])], truth, row="target", label_points=False,
+    ylabel="ground truth"))
+
+# %% [markdown]
+# ```{glue:figure} fig_offline_scatter
+# :name: fig-offline-scatter
+#
+# Score (x) against ground truth (y) of every model, for five metrics (columns) and every
+# target (rows).
+# ```
 
 # %% [markdown]
 # ## Which paper claims hold at small scale?
@@ -250,33 +291,34 @@ plots.score_vs_truth_grid(sc[sc.metric.isin(["logme", "lp_fu", "ncti", "gbc", "l
 # %%
 # NBVAL_CHECK_OUTPUT
 claims = benchmark.claims(corr, result.scores, truth, groups=groups, ceiling=ceil)
-with pd.option_context("display.max_colwidth", 90):
-    print(claims[["claim", "evidence", "verdict"]].to_string(index=False))
+display.table(claims[["claim", "evidence", "verdict"]], index=False,
+              highlight=[[False, False, v == "not reproduced"] for v in claims.verdict],
+              caption="paper claims at small scale (not reproduced: highlighted)")
 
 # %%
 mean_tau = tau.mean(axis=1).sort_values(ascending=False)
-glue("n_models", len(models), display=False)
-glue("n_targets", tau.shape[1], display=False)
-glue("truth_kind", kind, display=False)
-glue("ceilings", ", ".join(f"{r.target} {r.ceiling:.2f}" for r in ceil.itertuples()) if ceil is not None and len(ceil)
-     else "none (no stored fine-tuning grid)", display=False)
-glue("best_metrics", ", ".join(f"{m} {v:.2f}" for m, v in mean_tau.head(3).items()), display=False)
-glue("worst_metrics", ", ".join(f"{m} {v:.2f}" for m, v in mean_tau.tail(3).items()), display=False)
-glue("n_reproduced", int((claims.verdict == "reproduced").sum()), display=False)
-glue("n_not_reproduced", int((claims.verdict == "not reproduced").sum()), display=False)
-glue("n_untestable", int((claims.verdict == "not testable here").sum()), display=False)
-glue("reproduced_claims", "; ".join(claims.loc[claims.verdict == "reproduced", "claim"]) or "none", display=False)
+display.glue("n_models", len(models), fmt="d")
+display.glue("n_targets", tau.shape[1], fmt="d")
+display.glue("truth_kind", kind)
+display.glue("ceilings", ", ".join(f"{r.target} {r.ceiling:.2f}" for r in ceil.itertuples()) if ceil is not None and len(ceil)
+             else "none (no stored fine-tuning grid)")
+display.glue("best_metrics", ", ".join(f"{m} {v:.2f}" for m, v in mean_tau.head(3).items()))
+display.glue("worst_metrics", ", ".join(f"{m} {v:.2f}" for m, v in mean_tau.tail(3).items()))
+display.glue("n_reproduced", int((claims.verdict == "reproduced").sum()), fmt="d")
+display.glue("n_not_reproduced", int((claims.verdict == "not reproduced").sum()), fmt="d")
+display.glue("n_untestable", int((claims.verdict == "not testable here").sum()), fmt="d")
+display.glue("reproduced_claims", "; ".join(claims.loc[claims.verdict == "reproduced", "claim"]) or "none")
 
 # %% [markdown]
 # ## Closing note
 #
-# On {glue:text}`n_models` models and {glue:text}`n_targets` targets (ground truth:
-# {glue:text}`truth_kind`), the ceilings — the $\tau_w$ two seed replicates of the fine-tuned
-# ground truth reach with each other — are {glue:text}`ceilings`. The metrics with the highest
-# mean $\tau_w$ are {glue:text}`best_metrics`; the lowest, {glue:text}`worst_metrics` (the full
-# table with intervals is above). Of the paper claims, {glue:text}`n_reproduced` are reproduced
-# at this scale ({glue:text}`reproduced_claims`), {glue:text}`n_not_reproduced` are not, and
-# {glue:text}`n_untestable` cannot be tested here. A metric whose $\tau_w$ is within its
+# On {glue:md}`n_models` models and {glue:md}`n_targets` targets (ground truth:
+# {glue:md}`truth_kind`), the ceilings — the $\tau_w$ two seed replicates of the fine-tuned
+# ground truth reach with each other — are {glue:md}`ceilings`. The metrics with the highest
+# mean $\tau_w$ are {glue:md}`best_metrics`; the lowest, {glue:md}`worst_metrics` (the full
+# table with intervals is above). Of the paper claims, {glue:md}`n_reproduced` are reproduced
+# at this scale ({glue:md}`reproduced_claims`), {glue:md}`n_not_reproduced` are not, and
+# {glue:md}`n_untestable` cannot be tested here. A metric whose $\tau_w$ is within its
 # interval of the ceiling is as good as this ground truth can tell; differences between
 # metrics smaller than the bootstrap intervals are not evidence.
 
@@ -288,6 +330,6 @@ glue("reproduced_claims", "; ".join(claims.loc[claims.verdict == "reproduced", "
 # feature extraction per target (0 s when read from the cache).
 
 # %%
-print(result.timing.round(3).to_string(index=False))
-print()
-print(result.extraction.groupby("target")[["images", "seconds"]].sum().round(1).to_string())
+display.show(result.timing, index=False, caption="seconds per metric (this run)")
+display.show(result.extraction.groupby("target")[["images", "seconds"]].sum(), precision=1,
+             caption="feature extraction per target (0 s: read from the cache)")

@@ -64,7 +64,7 @@ ITEMS: tuple[Item, ...] = (
     Item("medical", "Fig. 3", "t-SNE of Pneumonia features before/after fine-tuning and NCA",
          "not reproducible here", "needs the fine-tuned source models, which are not published"),
     Item("medical", "Fig. 4", "test AUC of every source on every target", "recomputed from published",
-         "heat map of the published AUCs; the paper's order by source size is not reproduced (sizes not published)"),
+         "the published AUCs, sources ordered by training-set size as in the paper (medical.source_sizes)"),
     Item("medical", "Fig. 5", "score vs. test AUC per target and method", "recomputed from published",
          "published scores and AUCs"),
     Item("medical", "Fig. 6", "contribution of S_LP and S_FU", "recomputed from published",

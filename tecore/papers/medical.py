@@ -27,6 +27,7 @@ __all__ = [
     "method_scores",
     "tau_table",
     "rank_methods",
+    "source_sizes",
 ]
 
 #: the 11 target datasets (owned by :data:`tecore.data.MEDICAL_TARGETS`)
@@ -187,3 +188,30 @@ def rank_methods(table: pd.DataFrame) -> pd.DataFrame:
     r = table.rank(axis=1, ascending=False, method="min", na_option="bottom")
     r.loc["average"] = r.mean()
     return r
+
+
+#: training images of the two non-MedMNIST sources: ILSVRC-2012's training split (Russakovsky
+#: et al., IJCV 2015: 1,281,167 images) and RadImageNet (Mei et al., Radiology: AI 4(5)
+#: e210315, 2022: "1.35 million" images)
+_OTHER_SOURCE_SIZES = {"imagenet": 1_281_167, "radimagenet": 1_350_000}
+
+
+def source_sizes(target: str | None = None) -> pd.Series:
+    """Training images of every source dataset of the dataset experiment, smallest first —
+    the order of the medical paper's Fig. 4 ("source datasets are sorted by size").
+
+    A MedMNIST source has its training split (``medmnist.INFO``); ``medmnist`` is the
+    leave-target-out union of the 12 2-D MedMNIST training splits without ``target``'s
+    (without ``target``: all 12, its largest size); ImageNet and RadImageNet as cited at
+    :data:`_OTHER_SOURCE_SIZES`.
+    """
+    import medmnist
+
+    sizes = {k: int(v["n_samples"]["train"]) for k, v in medmnist.INFO.items()
+             if k in _SWEEP_PREFIX}
+    if target is not None and target not in sizes:
+        raise ValueError(f"source_sizes: target={target!r} is not a 2-D MedMNIST dataset of the "
+                         f"paper (one of {sorted(sizes)})")
+    sizes["medmnist"] = sum(sizes.values()) - (sizes[target] if target is not None else 0)
+    sizes.update(_OTHER_SOURCE_SIZES)
+    return pd.Series(sizes, name="train_images").rename_axis("source").sort_values(kind="stable")
