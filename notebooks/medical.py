@@ -327,7 +327,7 @@ if source == "recompute":
     shown = printed.load(TABLE["model"], tidy=False)
     cells = recompute.report(result, shown.loc[[t for t in shown.index if t in result.table.columns]].T
                              if set(result.table.columns) & set(shown.index) else None, tol=tol)
-    print(result.table.T.round(3).to_string())
+    display.show(result.table.T, caption="Table 3 recomputed on this machine's features")
 
 # %% [markdown]
 # ## What agrees and what does not

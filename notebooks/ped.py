@@ -245,8 +245,8 @@ if source == "recompute":
                            tau=tau_fn, finetune=finetune, finetune_out=finetune_out, data_dir=data_dir,
                            cache_dir=cache_dir, device=device, seed=seed)
     cells = recompute.report(result, table1.loc[[m for m in table1.index if m in result.table.index]])
-    print(result.table.round(3).to_string())
-    print("PED standardisation:", result.settings["standardisation"])
+    display.show(result.table, caption=f"recomputed on this machine's features (PED standardisation: "
+                                       f"{result.settings['standardisation']})")
 
 # %% [markdown]
 # In recompute mode the table above is PED Table 1 from this machine's features (with the

@@ -44,6 +44,30 @@ def test_styler_table_of_tecore_scrolls(tmp_path):
     assert check_book.check_page(page, tmp_path / "shots", BROWSER) == []
 
 
+def test_text_table_detector(tmp_path):
+    printed_frame = "model     a      b      c\nm1    0.123  0.456  0.789\nm2    1.000  2.000  3.000\nm3  -0.5 -0.25 1e-3"
+    assert check_book.text_table(printed_frame) == "m1    0.123  0.456  0.789"
+    # numbers in sentences and two-number lines are not a table
+    assert check_book.text_table("chi2 = 1.0, p = 0.1\nfeatures (240, 64)\n3 of 4 cells, 0.5") is None
+    page = "<div class='cell_output'><pre>" + printed_frame + "</pre></div><p>x</p>"
+    problems = check_book.check_page(_page(tmp_path, "t.html", page), tmp_path / "shots", BROWSER)
+    assert any("a text table in a cell output" in p for p in problems)
+
+
+def test_chapters_render_from_their_executed_references(tmp_path):
+    """Every chapter's executed reference (tests/nbval) built as a Jupyter Book page (no
+    execution) and loaded in Chromium: no error text, no overflowing table, no text-dump
+    table, and its tables are tecore.papers.display's HTML tables."""
+    html = check_book.build_references(tmp_path / "book")
+    pages = sorted((html / "notebooks").glob("*.html"))
+    assert {p.stem for p in pages} == {p.stem for p in (ROOT / "tests" / "nbval").glob("*.ipynb")}
+    problems = [x for p in pages for x in check_book.check_page(p, tmp_path / "shots", BROWSER)]
+    assert problems == []
+    for p in pages:
+        assert p.read_text(encoding="utf-8").count('class="tecore-table"') >= 2, p.name
+        assert (tmp_path / "shots" / f"{p.stem}.png").stat().st_size > 10_000
+
+
 @pytest.mark.skipif(not (ROOT / "_build" / "html" / "intro.html").is_file(), reason="the book is not built")
 def test_built_book_pages(tmp_path):
     assert check_book.main(["--out", str(tmp_path)]) == 0
