@@ -166,6 +166,8 @@ for m in corr.index:
 n_below = int((tasks_table["leep"] < tasks_table["nce"]).sum())
 display.glue("leep_below_nce", n_below, fmt="d")
 display.glue("leep_n_tasks", len(tasks_table), fmt="d")
+display.glue("leep_max_train", max_classes * train_per_class, fmt="d")
+display.glue("leep_dim", int(f_train.features.shape[1]), fmt="d")
 
 # %% [markdown]
 # ## Transferability levels
@@ -214,11 +216,12 @@ display.glue("leep_fig_scatter", fig)
 #   Figs. 1-2): {glue:md}`leep_levels_trend`. On {glue:md}`leep_below_nce` of the {glue:md}`leep_n_tasks` tasks LEEP
 #   is below NCE, which Property 2 allows (its bound has the extra term
 #   $\frac1n \sum_i \log \theta(x_i)_{z_i} \le 0$). H-score's $r$ is
-#   {glue:md}`leep_r_hscore` across tasks of different sizes: with at most 300 training images and
-#   1280 feature dimensions ($N \le D$) it is exactly $C - 1$, so it only counts the
+#   {glue:md}`leep_r_hscore` across tasks of different sizes: with at most
+#   {glue:md}`leep_max_train` training images and {glue:md}`leep_dim` feature dimensions
+#   ($N \le D$) it is exactly $C - 1$, so it only counts the
 #   classes, while the accuracy falls as they grow. H-score compares models on one task
 #   with $N > D$; it says nothing about tasks here.
-# * The scale is small (a few hundred images, 20 tasks, a linear probe instead of
+# * The scale is small (a few hundred images, {glue:md}`leep_n_tasks` tasks, a linear probe instead of
 #   fine-tuning), so this is LEEP's *protocol*, reproduced end to end offline, not its
 #   numbers; with `train_per_class`, `n_tasks` and `dataset` raised (and the data
 #   downloaded) the same cells run the larger experiment.

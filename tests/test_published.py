@@ -65,3 +65,16 @@ def test_ground_truth_rederived_from_sweeps_matches_published(experiment, n):
     m = pub.merge(re, on=["target", "model"], suffixes=("_pub", "_re"))
     assert len(m) == n
     np.testing.assert_allclose(m["truth_re"], m["truth_pub"], rtol=0, atol=1e-12)
+
+
+def test_medical_source_sizes_order_fig4():
+    sizes = M.source_sizes()
+    assert sizes.is_monotonic_increasing and set(sizes.index) == set(M.auc("dataset")["model"])
+    # the sizes the paper quotes next to its Fig. 4 (Juodelyte et al., text on Fig. 4)
+    assert sizes["breastmnist"] == 546 and sizes["organsmnist"] == 13_932
+    assert sizes.index[0] == "breastmnist" and list(sizes.index[-3:]) == ["medmnist", "imagenet", "radimagenet"]
+    # leave-target-out MedMNIST: "less than half" of RadImageNet (same text)
+    assert sizes["medmnist"] < sizes["radimagenet"] / 2
+    assert M.source_sizes("pathmnist")["medmnist"] == sizes["medmnist"] - sizes["pathmnist"]
+    with pytest.raises(ValueError, match="target='imagenet'"):
+        M.source_sizes("imagenet")
