@@ -42,9 +42,10 @@
 # **What this chapter checks.** The authors published every per-source score of every
 # method and the fine-tuned test AUCs (`DovileDo/transferability-in-medical-imaging`). From
 # them tecore recomputes $\tau_w$ per target and method, the ranks and average ranks, and
-# sets them next to the printed Tables 2 and 3; then the Friedman test, the score-vs-AUC
-# scatter grid (Fig. 5) and the LP/FU ablation (Fig. 6). It also re-derives the ground truth
-# itself from the hyper-parameter sweep logs.
+# sets them next to the printed Tables 2 and 3; then the Friedman test, the AUC of every
+# source ordered by source size (Fig. 4), the score-vs-AUC scatter grid (Fig. 5) and the
+# LP/FU ablation (Fig. 6). It also re-derives the ground truth itself from the
+# hyper-parameter sweep logs.
 
 # %% tags=["parameters"]
 # Everything a reader may change. papermill overrides these.
