@@ -226,7 +226,21 @@ display.table(friedman, precision=4, caption="Friedman test over targets and Nem
 
 # %%
 for exp in experiments:
-    plots.cd_diagram(results[exp], title=f"{exp} transferability: average rank (Nemenyi, α={alpha})")
+    display.glue(f"medical_fig_cd_{exp}",
+                 plots.cd_diagram(results[exp], title=f"{exp} transferability: average rank (Nemenyi, α={alpha})"))
+
+# %% [markdown]
+# ```{glue:figure} medical_fig_cd_dataset
+# :name: fig-medical-cd-dataset
+#
+# Average rank of the methods over the targets, dataset transferability; methods joined by a bar are within the Nemenyi critical difference.
+# ```
+#
+# ```{glue:figure} medical_fig_cd_model
+# :name: fig-medical-cd-model
+#
+# Average rank of the methods over the targets, model transferability; methods joined by a bar are within the Nemenyi critical difference.
+# ```
 
 # %% tags=["remove-cell"]
 if "dataset" in results:
@@ -292,7 +306,21 @@ if "dataset" in experiments:
 for exp in experiments:
     scores = medical.method_scores(exp, convention=convention)
     scores = scores[scores.metric.isin(methods) & scores.target.isin(targets)]
-    plots.score_vs_truth_grid(scores, medical.auc(exp), row="target", label_points=False, ylabel="test AUC")
+    display.glue(f"medical_fig_scatter_{exp}", plots.score_vs_truth_grid(
+        scores, medical.auc(exp), row="target", label_points=False, ylabel="test AUC"))
+
+# %% [markdown]
+# ```{glue:figure} medical_fig_scatter_dataset
+# :name: fig-medical-scatter-dataset
+#
+# Fig. 5, dataset transferability: each method's score of a source (x) against its fine-tuned test AUC (y), one row per target.
+# ```
+#
+# ```{glue:figure} medical_fig_scatter_model
+# :name: fig-medical-scatter-model
+#
+# Fig. 5, model transferability: each method's score of a source (x) against its fine-tuned test AUC (y), one row per target.
+# ```
 
 # %% [markdown]
 # ## Ablation: label prediction alone, feature update alone, and their product (Fig. 6)
@@ -307,7 +335,21 @@ for exp in experiments:
 
 # %%
 for exp in experiments:
-    plots.tau_heatmap(ablation[exp].T, title=f"{exp}: S_LP, S_FU and S_LP x S_FU", mean_column=True)
+    display.glue(f"medical_fig_ablation_{exp}",
+                 plots.tau_heatmap(ablation[exp].T, title=f"{exp}: S_LP, S_FU and S_LP x S_FU", mean_column=True))
+
+# %% [markdown]
+# ```{glue:figure} medical_fig_ablation_dataset
+# :name: fig-medical-ablation-dataset
+#
+# Fig. 6, dataset transferability: τw of S_LP, S_FU and their product per target, with the mean.
+# ```
+#
+# ```{glue:figure} medical_fig_ablation_model
+# :name: fig-medical-ablation-model
+#
+# Fig. 6, model transferability: τw of S_LP, S_FU and their product per target, with the mean.
+# ```
 
 # %% [markdown]
 # ## Recomputing Table 3 from features (`source="recompute"`)

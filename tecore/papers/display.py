@@ -14,7 +14,7 @@ import html as _html
 import numpy as np
 import pandas as pd
 
-__all__ = ["Table", "table", "show", "glue", "MISMATCH_STYLE"]
+__all__ = ["Table", "table", "show", "glue", "figure_png", "MISMATCH_STYLE"]
 
 #: CSS of a highlighted (mismatching) cell
 MISMATCH_STYLE = "background-color: #f8d7da; color: #842029; font-weight: bold"
@@ -113,9 +113,23 @@ def glue(name: str, value, *, fmt: str | None = None) -> None:
 
         text = value if isinstance(value, str) else format(value, fmt)
         _glue(name, Markdown(text), display=False)
+    elif hasattr(value, "savefig"):  # a matplotlib figure: shown by {glue:figure} only
+        import matplotlib.pyplot as plt
+
+        _glue(name, figure_png(value), display=False)
+        plt.close(value)
     else:
         _glue(name, value, display=False)
-        if hasattr(value, "savefig"):  # a matplotlib figure: shown by {glue:figure} only
-            import matplotlib.pyplot as plt
 
-            plt.close(value)
+
+def figure_png(fig, *, dpi: int = 100):
+    """A matplotlib figure as an ``IPython.display.Image`` (PNG). The figure is rendered here,
+    not by the kernel's matplotlib backend: under ``MPLBACKEND=Agg`` (the book build, nbval
+    references) a kernel shows a figure object only as its text ``<Figure size ...>``."""
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return Image(data=buf.getvalue(), format="png")
