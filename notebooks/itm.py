@@ -215,7 +215,7 @@ averages = pd.concat({n: printed.check_averages(n) for n in
                       ["itm_table1_tau", "itm_table1_time", "itm_table4_rho", "itm_table4_tau"]},
                      names=["table"])
 # a printed average rounded to two decimals is off by at most 0.005 from the mean of its cells
-display.table(averages, highlight=np.repeat((averages["difference"].abs() > 0.005 + 1e-9).to_numpy()[:, None], 3, 1),
+display.show(averages, highlight=np.repeat((averages["difference"].abs() > 0.005 + 1e-9).to_numpy()[:, None], 3, 1),
               caption="printed average vs. mean of the printed cells (beyond rounding: highlighted)")
 display.glue("itm_avg_maxdiff", float(averages["difference"].abs().max()), fmt=".3f")
 display.glue("itm_avg_off", int((averages["difference"].abs() > 0.005 + 1e-9).sum()), fmt="d")
@@ -233,7 +233,7 @@ display.glue("itm_avg_off", int((averages["difference"].abs() > 0.005 + 1e-9).su
 # NBVAL_CHECK_OUTPUT
 grid = printed.kendall_grid(ktau, n_items=len(gt))
 off_grid = grid[~grid["on_grid"]]
-display.table(off_grid, index=False,
+display.show(off_grid, index=False,
               caption=f"{int(grid['on_grid'].sum())} of {len(grid)} printed τ values are (C − D)/45 with "
                       f"C − D odd; the others:")
 display.glue("itm_grid_on", int(grid["on_grid"].sum()), fmt="d")
@@ -251,7 +251,7 @@ display.glue("itm_grid_off", "; ".join(f"{m} on {', '.join(g['dataset'])}" for m
 r, t = rho.drop(columns="average"), ktau.drop(columns="average")
 daniels = 3 * t - 2 * r
 signs = [(m, d) for m in r.index for d in r.columns if np.sign(r.loc[m, d]) * np.sign(t.loc[m, d]) < 0]
-display.table(daniels, highlight=(daniels.abs() > 1).to_numpy(),
+display.show(daniels, highlight=(daniels.abs() > 1).to_numpy(),
               caption="3τ − 2ρ per method and dataset (outside [−1, 1]: highlighted)")
 display.glue("itm_daniels_max", float(daniels.abs().max().max()), fmt=".3f")
 display.glue("itm_sign_disagree", ", ".join(f"{m} on {d}" for m, d in signs) or "none")
@@ -267,7 +267,7 @@ display.glue("itm_sign_disagree", ", ".join(f"{m} on {d}" for m, d in signs) or 
 
 # %%
 ablation = printed.load("itm_table2", tidy=False)
-display.table(ablation, caption="ITM Table 2: " + ablation.attrs["citation"])
+display.show(ablation, caption="ITM Table 2: " + ablation.attrs["citation"])
 display.glue("itm_t2_full", ablation.loc[("yes", "yes"), "500"], fmt=".3f")
 
 # %% [markdown]
@@ -290,7 +290,7 @@ cross["difference"] = cross["weighted_tau_itm"] - cross["weighted_tau"]
 # %%
 # NBVAL_CHECK_OUTPUT
 by_target = cross.groupby("target")[["weighted_tau", "weighted_tau_itm", "difference"]].mean()
-display.table(by_target, caption="mean τw over the predicting datasets, per target dataset")
+display.show(by_target, caption="mean τw over the predicting datasets, per target dataset")
 display.glue("itm_cross_maxdiff", float(cross["difference"].abs().max()), fmt=".3f")
 
 # %% [markdown]

@@ -268,9 +268,9 @@ if "dataset" in experiments:
     auc_wide = auc_wide.reindex([m for m in sizes.index if m in auc_wide.index])
     fig4 = pd.concat([sizes.reindex(auc_wide.index), auc_wide], axis=1)
     best = (auc_wide == auc_wide.max()).to_numpy()
-    display.table(fig4, highlight=[[False, *row] for row in best],
-                  caption="Fig. 4: test AUC after fine-tuning ResNet-18 from each source (rows, smallest "
-                          "training set first) on each target")
+    display.show(fig4, highlight=[[False, *row] for row in best],
+                 caption="the paper's Fig. 4: test AUC after fine-tuning ResNet-18 from each source (rows, "
+                         "smallest training set first) on each target")
     # the paper's example (Juodelyte et al., text on Fig. 4): Breast, 546 training images, against OrganS
     others = [t for t in targets if t not in ("breastmnist", "organsmnist")]
     b_wins = int((auc_wide.loc["breastmnist", others] > auc_wide.loc["organsmnist", others]).sum())
@@ -279,7 +279,7 @@ if "dataset" in experiments:
     display.glue("medical_breast_wins", b_wins, fmt="d")
     display.glue("medical_breast_n", len(others), fmt="d")
     mean_auc = fig4.drop(columns="train_images").mean(axis=1)
-    single = [m for m in fig4.index if m.endswith("mnist")]  # the 12 single MedMNIST sources
+    single = [m for m in fig4.index if m.endswith("mnist") and m != "medmnist"]  # single MedMNIST sources
     display.glue("medical_size_rho", float(mean_auc.corr(fig4["train_images"], method="spearman")), fmt=".2f")
     display.glue("medical_size_rho_single", float(mean_auc[single].corr(fig4.loc[single, "train_images"],
                                                                         method="spearman")), fmt=".2f")
@@ -313,13 +313,13 @@ for exp in experiments:
 # ```{glue:figure} medical_fig_scatter_dataset
 # :name: fig-medical-scatter-dataset
 #
-# Fig. 5, dataset transferability: each method's score of a source (x) against its fine-tuned test AUC (y), one row per target.
+# The paper's Fig. 5, dataset transferability: each method's score of a source (x) against its fine-tuned test AUC (y), one row per target.
 # ```
 #
 # ```{glue:figure} medical_fig_scatter_model
 # :name: fig-medical-scatter-model
 #
-# Fig. 5, model transferability: each method's score of a source (x) against its fine-tuned test AUC (y), one row per target.
+# The paper's Fig. 5, model transferability: each method's score of a source (x) against its fine-tuned test AUC (y), one row per target.
 # ```
 
 # %% [markdown]
@@ -342,13 +342,13 @@ for exp in experiments:
 # ```{glue:figure} medical_fig_ablation_dataset
 # :name: fig-medical-ablation-dataset
 #
-# Fig. 6, dataset transferability: τw of S_LP, S_FU and their product per target, with the mean.
+# The paper's Fig. 6, dataset transferability: τw of S_LP, S_FU and their product per target, with the mean.
 # ```
 #
 # ```{glue:figure} medical_fig_ablation_model
 # :name: fig-medical-ablation-model
 #
-# Fig. 6, model transferability: τw of S_LP, S_FU and their product per target, with the mean.
+# The paper's Fig. 6, model transferability: τw of S_LP, S_FU and their product per target, with the mean.
 # ```
 
 # %% [markdown]

@@ -168,7 +168,7 @@ if runs is not None:
 if runs is not None:
     ceil = benchmark.ceiling(runs)
     ceil = ceil[ceil.target.isin(result.settings["targets"])]
-    display.table(ceil, index=False, caption="the ceiling: τw between single-seed ground truths")
+    display.show(ceil, index=False, caption="the ceiling: τw between single-seed ground truths")
 
 # %% [markdown]
 # ## Every metric against the ground truth
@@ -224,7 +224,7 @@ display.glue("fig_offline_tau", plots.tau_heatmap(tau, title=f"weighted τ vs gr
 # NBVAL_CHECK_OUTPUT
 if ft is not None and len(ft):
     both = result.truth.merge(ft, on=["target", "model"], suffixes=("_probe", "_finetune"))
-    display.table(both.groupby("target").apply(lambda g: evaluate.weighted_tau(g.truth_probe, g.truth_finetune),
+    display.show(both.groupby("target").apply(lambda g: evaluate.weighted_tau(g.truth_probe, g.truth_finetune),
                                                 include_groups=False).to_frame("tau_w probe vs fine-tuned"),
                   caption="agreement of the two ground truths")
 
@@ -239,7 +239,7 @@ if ft is not None and len(ft):
 table = corr.pivot(index="target", columns="metric", values="weighted_tau").dropna(axis=1)
 fr = evaluate.friedman(table) if table.shape[0] >= 2 and table.shape[1] >= 3 else None
 if fr is not None:
-    display.table(fr.avg_ranks.to_frame("average rank").T, precision=2,
+    display.show(fr.avg_ranks.to_frame("average rank").T, precision=2,
                   caption=f"Friedman: χ² = {fr.statistic:.3f}, p = {fr.pvalue:.3f}, CD = {fr.cd:.3f} "
                           f"({fr.n_blocks} targets, {fr.n_methods} metrics)")
     display.glue("friedman_p", fr.pvalue, fmt=".3f")
