@@ -86,3 +86,26 @@ def test_unknown_name_fails_early_with_valid_choices(name, tmp_path):
     assert e.ename == "ValueError", e.ename
     assert "\n" not in e.evalue.strip() and "valid" in e.evalue, e.evalue
     assert e.exec_count <= 3, f"failed only in cell {e.exec_count}; validate parameters first"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_no_table_is_built_and_dropped(name):
+    """`display.table(df)` shows a table only as the last expression of its cell; anywhere
+    else (before more statements, inside an `if` or a loop) its result is dropped and the
+    table is missing from the page: use `display.show(df)` there."""
+    import ast
+
+    lost = []
+    for cell in jupytext.read(ROOT / "notebooks" / f"{name}.py").cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        last = tree.body[-1].value if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "table"
+                    and getattr(node.func.value, "id", None) == "display" and node is not last):
+                parent_is_assigned = any(isinstance(n, (ast.Assign, ast.Return)) and n.value is node
+                                         for n in ast.walk(tree))
+                if not parent_is_assigned:
+                    lost.append(cell.source.splitlines()[node.lineno - 1].strip())
+    assert not lost, f"display.table(...) whose result is dropped (use display.show): {lost}"
