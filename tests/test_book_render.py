@@ -52,6 +52,8 @@ def test_text_table_detector(tmp_path):
     page = "<div class='cell_output'><pre>" + printed_frame + "</pre></div><p>x</p>"
     problems = check_book.check_page(_page(tmp_path, "t.html", page), tmp_path / "shots", BROWSER)
     assert any("a text table in a cell output" in p for p in problems)
+    fig = _page(tmp_path, "f.html", "<div class='cell_output'><pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre></div>")
+    assert any("a figure shown as text" in p for p in check_book.check_page(fig, tmp_path / "shots", BROWSER))
 
 
 def test_chapters_render_from_their_executed_references(tmp_path):

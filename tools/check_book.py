@@ -8,7 +8,8 @@ in headless Chromium, save a screenshot to ``<out>/<page>.png``, and fail when
 * a table sticks out of the page's article column without a horizontally scrollable box
   around it, or the page itself scrolls sideways, or
 * a cell's text output holds a plain-text table (three lines of three or more numbers: a
-  printed DataFrame instead of an HTML table through ``tecore.papers.display``).
+  printed DataFrame instead of an HTML table through ``tecore.papers.display``), or a
+  matplotlib figure appears as its text ``<Figure size ...>`` (not rendered).
 
     python tools/check_book.py                       # _build/html, screenshots in build/screenshots
     python tools/check_book.py _build/html/notebooks/gbc.html --out /tmp/shots
@@ -129,6 +130,9 @@ def check_page(page: Path, out: Path, browser: str) -> list[str]:
         if first is not None:
             problems.append(f"{page.name}: a text table in a cell output (show it with "
                             f"tecore.papers.display.table): {first[:80]!r}")
+    for hit in re.finditer(r"<Figure size \d+x\d+ with \d+ Axes>", facts["text"]):
+        problems.append(f"{page.name}: a figure shown as text ({hit.group(0)!r}): glue it with "
+                        f"tecore.papers.display.glue, which renders it to PNG")
     for hit in _ERRORS.finditer(facts["text"]):
         line = facts["text"][hit.start():].splitlines()[0][:120]
         problems.append(f"{page.name}: error text on the page: {line!r}")
