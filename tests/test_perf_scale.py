@@ -70,6 +70,10 @@ def test_nleep_subsampled_fit_is_taken_above_the_threshold(monkeypatch):
     assert sub > nleep(X, np.random.default_rng(0).permutation(y), max_fit_samples=300, **kw) + 0.5
     with pytest.raises(ValueError, match="max_fit_samples"):
         nleep(X, y, max_fit_samples=0)
+    # classes smaller than components_per_class: the subsample cannot hold every component
+    Xs, ys = X[:55], np.concatenate([np.zeros(50, int), np.arange(1, 6)])  # 6 classes, 30 components
+    with pytest.raises(ValueError, match="raise max_fit_samples"):
+        nleep(Xs, ys, max_fit_samples=20)  # 18 + 5 x 1 samples
 
 
 def test_lp_subsampled_fit_is_taken_above_the_threshold(monkeypatch):

@@ -94,6 +94,12 @@ def nleep(features, labels, *, pca_variance: float = 0.8, components_per_class: 
         )
     Z = _pca_variance(c.X, pca_variance)
     fit = stratified_subsample(c.y, c.n_classes, max_fit_samples, components_per_class, random_state)
+    if fit is not None and len(fit) < k:
+        raise ValueError(
+            f"nleep: the stratified subsample for the mixture (max_fit_samples={max_fit_samples}) holds "
+            f"{len(fit)} samples, fewer than the {k} mixture components (some classes have fewer than "
+            f"{components_per_class} samples); raise max_fit_samples or set it to None."
+        )
     try:
         gmm = GaussianMixture(n_components=k, covariance_type=covariance_type, random_state=random_state,
                               max_iter=max_iter, reg_covar=1e-6).fit(Z if fit is None else Z[fit])
