@@ -6,7 +6,7 @@ import pytest
 from tecore.metrics._subsample import stratified_subsample
 from tecore.metrics.itm import itm
 from tecore.metrics.nca import lp
-from tecore.metrics.nleep import _pca_variance, nleep
+from tecore.metrics.nleep import _pca_variance, _posteriors, nleep
 from tests._metric_props import blobs
 
 
@@ -128,3 +128,12 @@ def test_itm_on_cuda_matches_cpu_when_available():
             _itm_small(device="cuda")
         return
     assert _itm_small(device="cuda") == pytest.approx(_itm_small(), rel=1e-6)
+
+
+def test_nleep_posteriors_equal_sklearns_predict_proba():
+    from sklearn.mixture import GaussianMixture
+
+    X, y = blobs(4, 300, 5, 3, spread=1.5)
+    for cov in ("full", "diag"):
+        g = GaussianMixture(6, covariance_type=cov, random_state=0).fit(X)
+        np.testing.assert_allclose(_posteriors(g, X, chunk=64), g.predict_proba(X), rtol=1e-9, atol=1e-14)
