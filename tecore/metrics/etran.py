@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp, softmax
+from scipy.special import softmax
 
 from numbers import Real
 
@@ -30,8 +30,13 @@ def energy_score(X: np.ndarray, *, percent: float = 0.5) -> float:
     """Mean free-energy score ``logsumexp_d x_id`` of the ``percent`` % of samples with the
     lowest score (official ``Energy_Score(X, 0.5, 'bot')``: ``int(percent*10)*N//1000``
     samples). At least one sample is used (the official code averages an empty selection,
-    NaN, when N < 200)."""
-    e = logsumexp(X, axis=1)
+    NaN, when N < 200). Computed in the dtype of ``X`` (float32 as the official torch
+    ``logsumexp``; float64 stays float64), the mean in float64."""
+    X = np.asarray(X)
+    m = X.max(axis=1, keepdims=True)
+    T = X - m  # one N x D temporary, exponentiated in place
+    np.exp(T, out=T)
+    e = np.log(T.sum(axis=1, dtype=np.float64)) + m[:, 0]
     k = max(1, math.floor(X.shape[0] * percent / 100.0 + 1e-9))
     return float(np.mean(np.partition(e, k - 1)[:k]))
 
@@ -88,15 +93,20 @@ def etran_terms(features, labels, *, energy_percent: float = 0.5, official: bool
     Complexity: O(N D) for the energy, O(N D^2 + D^3 + N D C) for the LDA (O(N D C) with
     ``official=True``).
 
-    Differences from the official code: float64 throughout (official: torch float32
-    ``logsumexp`` on float32 features); at least one sample in the energy average; a zero
+    Differences from the official code: the LDA in float64; the energy in the features'
+    dtype (float32 for float32 features, as the official torch ``logsumexp``); at least
+    one sample in the energy average; a zero
     within-class scatter (one sample per class, N = 2, identical rows within every class)
     raises ``ValueError`` for the default LDA (official: NaN).
     """
-    X, y, _, C = check_features_labels(features, labels, method="ETran")
+    # float32 features are validated (copied) in float32: the energy term is computed in
+    # float32 like the official torch code, the LDA in float64 (an exact widening)
+    f32 = getattr(features, "dtype", None) == np.float32
+    X, y, _, C = check_features_labels(features, labels, method="ETran", dtype=np.float32 if f32 else np.float64)
     hint = "the features overflow; standardise them or check the extraction."
-    return {"lda": finite_result(lda_score(X, y, C, official=official), method="etran (lda)", hint=hint),
-            "energy": finite_result(energy_score(X, percent=energy_percent), method="etran (energy)", hint=hint)}
+    energy = finite_result(energy_score(X, percent=energy_percent), method="etran (energy)", hint=hint)
+    lda = lda_score(X.astype(np.float64, copy=False), y, C, official=official)
+    return {"lda": finite_result(lda, method="etran (lda)", hint=hint), "energy": energy}
 
 
 def combine(terms: pd.DataFrame, *, weights: dict | None = None) -> pd.Series:
