@@ -1,0 +1,62 @@
+"""device= of sfda, etran, parc and ncti: torch on the CPU equals the numpy path (1e-6
+relative); bad devices are ValueErrors naming ``device``."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tecore.metrics.etran import etran_terms  # noqa: E402
+from tecore.metrics.sfda import sfda  # noqa: E402
+
+SHAPES = [(200, 8, 3), (60, 100, 2), (300, 40, 7)]  # incl. N < D and C = 2
+
+
+def _data(n, d, c, seed=0):
+    r = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    X = (0.4 * r.normal(size=(c, d))[y] + r.normal(size=(n, d))).astype(np.float32)
+    return X, y
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kw", [{}, {"official_dtype": True, "official_nth_call": 2}, {"shrinkage": 0.3}])
+def test_sfda_torch_equals_numpy(shape, kw):
+    X, y = _data(*shape)
+    keep = X.copy()
+    v = sfda(X, y, **kw)
+    assert 0 < v < 1 or v == 1.0
+    assert sfda(X, y, device="cpu", **kw) == pytest.approx(v, rel=1e-6)
+    np.testing.assert_array_equal(X, keep)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("official", [False, True])
+def test_etran_torch_equals_numpy(shape, official):
+    X, y = _data(*shape, seed=1)
+    a = etran_terms(X, y, official=official)
+    b = etran_terms(X, y, official=official, device=torch.device("cpu"))
+    assert b["lda"] == pytest.approx(a["lda"], rel=1e-6) and b["energy"] == a["energy"]
+
+
+@pytest.mark.parametrize("fn", [sfda, etran_terms])
+@pytest.mark.parametrize("bad", [3, "gpu", "cuda:x"])
+def test_bad_device(fn, bad):
+    X, y = _data(60, 5, 3)
+    with pytest.raises(ValueError, match="device"):
+        fn(X, y, device=bad)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has CUDA")
+@pytest.mark.parametrize("fn", [sfda, etran_terms])
+def test_cuda_without_cuda(fn):
+    X, y = _data(60, 5, 3)
+    with pytest.raises(ValueError, match="device"):
+        fn(X, y, device="cuda")
