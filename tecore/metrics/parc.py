@@ -64,28 +64,35 @@ def _spearman_vs_same_class(A, y, dense_max_pairs=_DENSE_MAX_PAIRS, block=512):
     ranks of one group (a Mann-Whitney statistic)."""
     n = A.shape[0]
     M = n * (n - 1) // 2
-    iu, ju = np.triu_indices(n, 1) if M <= dense_max_pairs else (None, None)
-    if iu is not None:
-        w = -np.einsum("ij,ij->i", A[iu], A[ju])  # same order as 1 - corr
-        b = (y[iu] != y[ju]).astype(np.float64)
-        if b.min() == b.max():
-            raise ValueError("PARC needs both same-class and different-class pairs of samples.")
-        return float(stats.pearsonr(stats.rankdata(w), b)[0])
-    # blocked path: never holds the N x N matrix
+    # samples sorted by class: the same-class pairs are the diagonal blocks of the Gram matrix
     order = np.argsort(y, kind="stable")
     A, y = A[order], y[order]
     bounds = np.searchsorted(y, np.arange(y.max() + 2))
+    dense = M <= dense_max_pairs
+    G = -(A @ A.T) if dense else None  # every pair: one N x N Gram matrix (same order as 1 - corr)
     same = []
     for c in range(len(bounds) - 1):  # loop over classes
-        Ac = A[bounds[c]:bounds[c + 1]]
-        if Ac.shape[0] > 1:
-            G = Ac @ Ac.T
-            same.append(-G[np.triu_indices(Ac.shape[0], 1)])
+        sl = slice(bounds[c], bounds[c + 1])
+        if sl.stop - sl.start > 1:
+            Gc = G[sl, sl] if dense else -(A[sl] @ A[sl].T)
+            same.append(Gc[np.triu_indices(sl.stop - sl.start, 1)])
     S = np.sort(np.concatenate(same)) if same else np.empty(0)
     M0 = S.size
     M1 = M - M0
     if M0 == 0 or M1 == 0:
         raise ValueError("PARC needs both same-class and different-class pairs of samples.")
+    if dense:
+        # one sort of all values; the average ranks of the same-class values from their
+        # positions among them (exact, ties included)
+        w = np.sort(G[np.triu(np.ones((n, n), dtype=bool), 1)])
+        hi = np.searchsorted(w, S, "right")
+        if not np.any(w[1:] == w[:-1]):  # no ties: the rank of s is its position
+            return _point_biserial(float(hi.sum()), M, M0, (M * M - 1) / 12.0)
+        lo = np.searchsorted(w, S, "left")
+        R0 = float(np.sum(lo + hi + 1)) / 2.0  # sum of the (average, 1-based) ranks
+        t = np.unique(w, return_counts=True)[1]  # tie correction of the rank variance
+        t = t[t > 1].astype(np.float64)
+        return _point_biserial(R0, M, M0, ((M * M - 1) - float(np.sum(t**3 - t)) / M) / 12.0)
     pos_sum = 0.0  # sum over different-class values d of left(d) + right(d) in S
     for a in range(0, n, block):  # loop over row blocks
         rows = slice(a, min(a + block, n))
@@ -101,10 +108,16 @@ def _spearman_vs_same_class(A, y, dense_max_pairs=_DENSE_MAX_PAIRS, block=512):
             pos_sum += float(d.size * M0 - np.searchsorted(d, S, "left").sum())
     U = M1 * M0 - 0.5 * pos_sum  # sum over same-class s of #{d < s} + #{d == s}/2
     R0 = M0 * (M0 + 1) / 2 + U  # sum of the (average) ranks of the same-class values
+    # no tie correction on this path (ties need duplicate samples)
+    return _point_biserial(R0, M, M0, (M * M - 1) / 12.0)
+
+
+def _point_biserial(R0, M, M0, var_r):
+    """Pearson correlation of the ranks (sum ``R0`` over the ``M0`` same-class pairs, rank
+    variance ``var_r``) with the "different class" indicator, over ``M`` pairs."""
     R1 = M * (M + 1) / 2 - R0
-    pb = M1 / M
+    pb = (M - M0) / M
     cov = R1 / M - (M + 1) / 2 * pb
-    var_r = (M * M - 1) / 12.0  # no tie correction on this path (ties need duplicate samples)
     return float(cov / np.sqrt(var_r * pb * (1 - pb)))
 
 
@@ -172,8 +185,10 @@ def parc(
     -------
     float in [-100, 100], higher is better.
 
-    Complexity: PCA, then O(N^2 k) for the correlations and O(N^2 log N) for the ranking,
-    in blocks of 512 rows (N is at most ``max_samples``). Because the label RDM is
+    Complexity: PCA, then O(N^2 k) for the correlations and O(N^2 log N) for the ranking
+    (N is at most ``max_samples``). Up to ~2000 samples: one N x N Gram matrix and one sort
+    of its upper triangle, the same-class values ranked among it by binary search (exact
+    average ranks and tie correction); above, in blocks of 512 rows. Because the label RDM is
     two-valued, the Spearman correlation equals the point-biserial correlation of the
     feature-RDM ranks with the "different class" indicator, computed from the rank sum of
     the same-class pairs (sorted once) against the sorted different-class values of each
