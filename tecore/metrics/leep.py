@@ -16,7 +16,8 @@ from tecore.metrics._checks import check_probs
 __all__ = ["leep", "nce"]
 
 
-#: elements per block of rows in :func:`leep`'s second pass (4 MiB of float32)
+#: elements per block of rows in :func:`leep`'s second pass (4 MiB of float32); also the
+#: largest dense class indicator (C x N) it builds
 _BLOCK = 1 << 20
 
 
@@ -52,7 +53,11 @@ def leep(probs, labels) -> float:
     # sparse class-indicator product (the joint, one pass), and the true-class expected
     # prediction is a row-wise dot product with P(y_i|z) over blocks of rows (a second pass).
     inv = 1.0 / c.sums
-    W = sparse.csr_array((inv.astype(P.dtype), (c.y, np.arange(n))), shape=(c.n_classes, n))
+    if n * c.n_classes <= _BLOCK:  # small: a dense indicator is cheaper to build
+        W = np.zeros((c.n_classes, n), dtype=P.dtype)
+        W[c.y, np.arange(n)] = inv
+    else:
+        W = sparse.csr_array((inv.astype(P.dtype), (c.y, np.arange(n))), shape=(c.n_classes, n))
     joint = np.asarray(W @ P, dtype=np.float64) / n
     pz = joint.sum(axis=0)
     cond = np.divide(joint, pz, out=np.zeros_like(joint), where=pz > 0).astype(P.dtype)  # P(y|z), C_t x K
