@@ -9,6 +9,7 @@ from scipy import linalg
 from numbers import Integral, Real
 
 from ._backend import DEVICE, backend
+from ._pca import _gram
 from ._checks import BOOLEAN, Interval, check_features_labels, finite_result, validate_params
 from tecore.metrics._stats import class_means
 
@@ -34,14 +35,7 @@ def power_iteration_eigmax(A, max_iterations: int = 3) -> float:
 def _scatter(R, b):
     """``R^T R`` (D x D, symmetric): one BLAS ``syrk`` on the numpy path (half the flops of a
     general product; the dominant call of SFDA at N >> D), a matrix product in torch."""
-    if b.is_torch:
-        return R.T @ R
-    if R.dtype != np.float64 or not R.flags.c_contiguous:
-        return R.T @ R
-    S = linalg.blas.dsyrk(1.0, R.T, lower=1)  # R.T is F-ordered: no copy; lower triangle
-    i = np.triu_indices(S.shape[0], 1)
-    S[i] = S.T[i]
-    return S
+    return R.T @ R if b.is_torch else _gram(R)
 
 
 def _within_scatter(X, y, C, b):
