@@ -36,7 +36,7 @@ def energy_score(X: np.ndarray, *, percent: float = 0.5) -> float:
     m = X.max(axis=1, keepdims=True)
     T = X - m  # one N x D temporary, exponentiated in place
     np.exp(T, out=T)
-    e = np.log(T.sum(axis=1, dtype=np.float64)) + m[:, 0]
+    e = np.log(T.sum(axis=1).astype(np.float64)) + m[:, 0]  # terms in (0, 1], sum >= 1
     k = max(1, math.floor(X.shape[0] * percent / 100.0 + 1e-9))
     return float(np.mean(np.partition(e, k - 1)[:k]))
 
