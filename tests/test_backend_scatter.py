@@ -60,3 +60,26 @@ def test_cuda_without_cuda(fn):
     X, y = _data(60, 5, 3)
     with pytest.raises(ValueError, match="device"):
         fn(X, y, device="cuda")
+
+
+# N < D with fewer components than the rank N - 1 (the last component of centred N < D
+# features is a null direction whose numerical noise the LDA would see, on either path)
+@pytest.mark.parametrize("shape,k", [((200, 8, 3), 64), ((60, 100, 2), 16), ((300, 100, 5), 64),
+                                     ((300, 40, 7), 64)])
+def test_ncti_torch_equals_numpy(shape, k):
+    from tecore.metrics.ncti import ncti_terms
+
+    X, y = _data(*shape, seed=2)
+    a = ncti_terms(X, y, n_components=k)
+    b = ncti_terms(X, y, n_components=k, device="cpu")
+    for k in a:
+        assert b[k] == pytest.approx(a[k], rel=1e-6), k
+
+
+@pytest.mark.parametrize("bad", [3, "gpu"])
+def test_ncti_bad_device(bad):
+    from tecore.metrics.ncti import ncti_terms
+
+    X, y = _data(60, 5, 3)
+    with pytest.raises(ValueError, match="device"):
+        ncti_terms(X, y, device=bad)
