@@ -83,3 +83,29 @@ def test_ncti_bad_device(bad):
     X, y = _data(60, 5, 3)
     with pytest.raises(ValueError, match="device"):
         ncti_terms(X, y, device=bad)
+
+
+@pytest.mark.parametrize("shape,dup", [((200, 8, 3), False), ((60, 100, 2), True), ((300, 40, 7), True)])
+@pytest.mark.parametrize("dense_max_pairs", [None, 0])
+def test_parc_torch_equals_numpy(shape, dup, dense_max_pairs):
+    from tecore.metrics import parc as P
+
+    X, y = _data(*shape, seed=3)
+    if dup:  # duplicated samples: ties among the correlations
+        h = shape[0] // 2
+        X[h:2 * h], y[h:2 * h] = X[:h], y[:h]
+    A = P._standardise_rows(X.astype(np.float64))
+    kw = {} if dense_max_pairs is None else {"dense_max_pairs": dense_max_pairs, "block": 37}
+    a = P._spearman_vs_same_class(A, y, **kw)
+    b = P._spearman_vs_same_class(A, y, device="cpu", **kw)
+    assert b == pytest.approx(a, rel=1e-6)
+    assert P.parc(X, y, device="cpu") == pytest.approx(P.parc(X, y), rel=1e-6)
+
+
+@pytest.mark.parametrize("bad", [3, "gpu"])
+def test_parc_bad_device(bad):
+    from tecore.metrics.parc import parc
+
+    X, y = _data(60, 5, 3)
+    with pytest.raises(ValueError, match="device"):
+        parc(X, y, device=bad)
