@@ -94,8 +94,9 @@ def _shrunk_lda_proba(X, y, C, shrinkage, be):
     xp = be.xp
     means, priors, Sw = _within_scatter(X, y, C, be)
     d = Sw.shape[0]
-    spread = float(xp.sum(X * X)) / X.shape[0]  # the features' scale, E|x|^2
     trace = float(Sw.trace())
+    # the features' scale E|x|^2 = tr(Sw) + sum_c pi_c |mu_c|^2 (no N x D temporary)
+    spread = trace + float(xp.sum(priors * xp.sum(means * means, axis=1)))
     if not trace > np.finfo(np.float64).eps * spread:
         raise ValueError(
             "the within-class scatter is zero (singular): every class consists of identical samples "
