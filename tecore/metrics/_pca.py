@@ -15,16 +15,6 @@ from scipy import linalg
 __all__ = ["pca_scores"]
 
 
-def _gram(R: np.ndarray) -> np.ndarray:
-    """``R^T R`` by one BLAS ``dsyrk`` (half the flops of a general product), symmetrised."""
-    if R.dtype != np.float64 or not R.flags.c_contiguous:
-        return R.T @ R
-    S = linalg.blas.dsyrk(1.0, R.T, lower=1)  # R.T is F-ordered: no copy; lower triangle
-    i = np.triu_indices(S.shape[0], 1)
-    S[i] = S.T[i]
-    return S
-
-
 def pca_scores(X: np.ndarray, n_components: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Project ``X`` (N, D) on its leading principal components.
 
@@ -50,7 +40,7 @@ def pca_scores(X: np.ndarray, n_components: int | None) -> tuple[np.ndarray, np.
     Xc = X - X.mean(axis=0)
     denom = max(n - 1, 1)
     if n >= d:
-        G = _gram(Xc)
+        G = Xc.T @ Xc
         w, V = linalg.eigh(G, subset_by_index=[d - k, d - 1], driver="evr")
         w, V = w[::-1], V[:, ::-1]
     else:

@@ -9,7 +9,6 @@ from scipy import linalg
 from numbers import Integral, Real
 
 from ._backend import DEVICE, backend
-from ._pca import _gram
 from ._checks import BOOLEAN, Interval, check_features_labels, finite_result, validate_params
 from tecore.metrics._stats import class_means
 
@@ -32,18 +31,13 @@ def power_iteration_eigmax(A, max_iterations: int = 3) -> float:
     return float(x @ A @ y)
 
 
-def _scatter(R, b):
-    """``R^T R`` (D x D, symmetric): one BLAS ``syrk`` on the numpy path (half the flops of a
-    general product; the dominant call of SFDA and of ETran's LDA at N >> D: 3.9-5.2 s at
-    50000 x 768 against 8.4-10.4 s for the whole ETran LDA term, one thread, loaded machine),
-    a matrix product in torch."""
-    return R.T @ R if b.is_torch else _gram(R)
-
-
 def _within_scatter(X, y, C, b):
     means, counts = class_means(X, y[0], C)
     R = X - means[y[1]]
-    Sw = _scatter(R, b) / X.shape[0]  # sum_c prior_c * cov_c(bias=True)
+    # R^T R: numpy hands a transposed self-product to BLAS dsyrk, the dominant call at N >> D
+    # (50000 x 768, one thread on a loaded 2-core machine: 3.9-5.2 s, against 8.4-10.4 s for
+    # the whole ETran LDA term)
+    Sw = (R.T @ R) / X.shape[0]  # sum_c prior_c * cov_c(bias=True)
     return means, counts / X.shape[0], Sw
 
 
@@ -186,20 +180,20 @@ def sfda(
         ``official_nth_call=k`` reproduces the value of that ``k``-th call; tecore itself
         never mutates the caller's array, so the default (1) is the value of a fresh call.
 
-    Returns
-    -------
-    float in (0, 1], higher is better.
-
     device : None (default: numpy/scipy on the CPU) or a torch device (``"cuda"``, ``"cpu"``,
         ...): the same arithmetic in torch float64 there (:mod:`tecore.metrics._backend`);
         equal to the numpy path to ~1e-10 relative. ``official_dtype`` rounds through numpy.
 
+    Returns
+    -------
+    float in (0, 1], higher is better.
+
     Complexity: O(N D^2 + D^3) twice (scatter matrix and a Cholesky solve), O(N D C) for
-    the posteriors. The scatter matrix is one BLAS ``dsyrk`` (half the flops of a general
-    product); at N >> D the two ``dsyrk`` calls are the bound (50000 x 768, one thread on a
-    loaded 2-core machine: one ``dsyrk`` 3.9-5.2 s, sfda 21-24 s, the official code 50-150 s),
-    at N ~ D the two Cholesky factorisations. The official code instead solves a D x D generalised eigenproblem twice
-    (same result, see :func:`shrunk_lda_proba`).
+    the posteriors. The scatter matrix is one BLAS ``dsyrk``; at N >> D the two ``dsyrk``
+    calls are the bound (50000 x 768, one thread on a loaded 2-core machine: one ``dsyrk``
+    3.9-5.2 s, sfda 21-24 s, the official code 50-150 s), at N ~ D the two Cholesky
+    factorisations. The official code instead solves a D x D generalised eigenproblem
+    twice (same result, see :func:`shrunk_lda_proba`).
 
     Invariances: sample permutation, class relabelling, translation of the features and
     permutation of the feature dimensions. Not scale-invariant: the adaptive shrinkage
