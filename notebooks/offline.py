@@ -27,7 +27,7 @@
 #   zoo, small networks tecore trains itself on Fashion-MNIST classes 0–4 at 32 px
 #   (`groundtruth/offline_zoo.py`; weights in git as fp16 safetensors): CNNs (timm's small
 #   ResNet, ConvNeXt, EfficientNet) and a 4-block ViT, supervised and SimCLR, and
-#   checkpoints along one training run (Li et al., "Ranking neural checkpoints", CVPR 2021);
+#   checkpoints along two training runs of the ResNet (Li et al., "Ranking neural checkpoints", CVPR 2021);
 # * **targets** (`tecore.benchmark.target_splits`) — Fashion-MNIST classes 5–9 (classes the
 #   self-trained networks never saw), scikit-learn's digits, RetinaMNIST and BreastMNIST;
 #   50 training and 20 validation images per class, official test splits (100 per class for
@@ -53,7 +53,7 @@
 
 # %% tags=["parameters"]
 # Everything a reader may change. papermill overrides these.
-zoo = "offline-bench"  # a tecore.zoo collection ("offline-bench": the benchmark's 13 models), or model names
+zoo = "offline-bench"  # a tecore.zoo collection ("offline-bench": tecore.benchmark.models()), or model names
 targets = "benchmark"  # "benchmark" (tecore.benchmark.TARGETS with their splits), or names/folders/.npz files
 metrics = "all+ped"  # "all" registered metrics, "all+ped" (also PED on LogME, SFDA, N-LEEP), or a list
 hyper = {"itm": {"n_iter": 100}}  # per-metric hyper-parameters (ITM: 100 instead of 500 iterations, CPU)
