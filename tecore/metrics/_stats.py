@@ -1,21 +1,40 @@
-"""Per-class sums and means shared by the metrics (O(N D), one sparse product)."""
+"""Per-class sums and means shared by the metrics (O(N D), one sparse product).
+
+Both accept a numpy array or a torch tensor (the ``device=`` path of the heavy metrics,
+:mod:`tecore.metrics._backend`): numpy goes through a sparse one-hot product, torch through
+``index_add_`` on the tensor's device.
+"""
 from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
 
-__all__ = ["class_sums", "class_means"]
+__all__ = ["class_sums", "class_means", "is_torch"]
 
 
-def class_sums(X: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
+def is_torch(a) -> bool:
+    """Whether ``a`` is a torch tensor (without importing torch)."""
+    return type(a).__module__.startswith("torch")
+
+
+def class_sums(X, y, n_classes: int):
     """(C, D) sums of the rows of ``X`` per class ``y`` in 0..C-1 (a C x N one-hot sparse
     matrix times ``X``; an order of magnitude faster than ``np.add.at`` at N = 50000)."""
     n = X.shape[0]
+    if is_torch(X):
+        import torch
+
+        yt = torch.as_tensor(np.asarray(y), device=X.device)
+        return torch.zeros((n_classes,) + tuple(X.shape[1:]), dtype=X.dtype, device=X.device).index_add_(0, yt, X)
     onehot = sparse.csr_matrix((np.ones(n), (y, np.arange(n))), shape=(n_classes, n))
     return np.asarray(onehot @ X)
 
 
-def class_means(X: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def class_means(X, y, n_classes: int):
     """(C, D) class means and (C,) float class counts (every class must occur)."""
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    counts = np.bincount(np.asarray(y), minlength=n_classes).astype(np.float64)
+    if is_torch(X):
+        import torch
+
+        counts = torch.as_tensor(counts, dtype=X.dtype, device=X.device)
     return class_sums(X, y, n_classes) / counts[:, None], counts
