@@ -39,7 +39,10 @@ def _coding_rate(Z, eps: float, xp) -> float:
     scale = m * m / (n * eps)  # may overflow to inf for huge features
     if np.isfinite(scale) and np.isfinite(scale * float(xp.max(xp.abs(G)))):
         A = G * scale
-        A = A + xp.eye(A.shape[0], dtype=A.dtype, device=getattr(A, "device", None))
+        if isinstance(A, np.ndarray):
+            A.flat[:: A.shape[0] + 1] += 1.0  # in place: no identity matrix, no second copy
+        else:
+            A.diagonal().add_(1.0)
         try:
             L = xp.linalg.cholesky(A)
         except (np.linalg.LinAlgError, RuntimeError):
