@@ -81,7 +81,7 @@ def hscore(features, labels, *, rcond: float = 1e-15, device=None) -> float:
         X = b.asarray(c.X)  # a private copy: centre it in place (np.cov's normalisation, N - 1)
         X -= xp.mean(X, axis=0)
         n1 = X.shape[0] - 1
-        covf = X.T @ X / n1
+        covf = X.T @ X / n1  # the dominant call (syrk; 1 thread: 0.28 s at N=3000, D=2048)
         d = _class_mean_dev(X, c.y, c.n_classes, xp)
         if not b.is_torch:
             tr, cond = _chol_trace(covf, d)

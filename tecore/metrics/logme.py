@@ -42,6 +42,8 @@ def _spectrum(F, Y, b, onehot=None):
     def flip(a):  # descending order (eigh is ascending)
         return xp.flip(a, axis=-1)
 
+    # the dominant calls: this Gram matrix (syrk) and its eigh. 1 thread, 2026-11-30, benchmark
+    # inputs: eigh 0.037 s at D=512, 1.69 s at D=2048; at N=50000, D=768 the Gram 0.67 s
     G = F.T @ F if N > D else F @ F.T
     w, V = xp.linalg.eigh(G)
     w, V = flip(w), flip(V)

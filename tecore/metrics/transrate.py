@@ -33,7 +33,9 @@ def _coding_rate(Z, eps: float, xp) -> float:
         Z = Z / m
     else:
         m = 1.0
-    G = Z @ Z.T if n < d else Z.T @ Z  # syrk, in Z's precision
+    # syrk, in Z's precision; the full N x D one is the dominant call (1 thread, float32:
+    # 0.35 s at N=50000, D=768; 0.15 s at N=3000, D=2048)
+    G = Z @ Z.T if n < d else Z.T @ Z
     if G.dtype != xp.float64:
         G = xp.astype(G, xp.float64)
     scale = m * m / (n * eps)  # may overflow to inf for huge features
