@@ -114,7 +114,8 @@ def ledoit_wolf_centered(X, xp=np) -> tuple:
     trace = float(xp.sum(xp.linalg.diagonal(S)))
     mu = trace / p
     delta_ = float(xp.sum(S * S))
-    beta_ = float(xp.sum(xp.sum(X * X, axis=1) ** 2))
+    sq = np.einsum("ij,ij->i", X, X) if isinstance(X, np.ndarray) else xp.sum(X * X, axis=1)  # no N x D temporary
+    beta_ = float(xp.sum(sq ** 2))
     beta = (beta_ / n - delta_) / (p * n)
     delta = (delta_ - 2.0 * mu * trace + p * mu ** 2) / p
     beta = min(beta, delta)
