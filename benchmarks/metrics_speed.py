@@ -67,22 +67,30 @@ SIZES = {"L": (50000, 768, 100), "M": (3000, 2048, 102), "S": (1100, 512, 11)}
 K_SOURCE = 1000
 GRAD_RATIO = 0.7
 EXTRA_METRICS = ("ped+logme",)
+POOL_BUDGET = 300.0  # seconds per metric for the whole pool (issue 12: "all metrics on a 10-model pool in 5 minutes")
 
 
 # --------------------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------------------
-def make_inputs(n: int, d: int, c: int, seed: int = 0) -> dict[str, Any]:
+def make_inputs(n: int, d: int, c: int, seed: int = 0, *, label_seed: int | None = None,
+                noise: float = 0.3) -> dict[str, Any]:
+    """Synthetic target of one model (see the module docstring). ``label_seed`` (default
+    ``seed``) draws the label order: models of one pool share it (the same target) and differ
+    in ``seed`` (latent map, class geometry, source head) and ``noise``."""
     rng = np.random.default_rng(seed)
     y = np.arange(n) % c
-    rng.shuffle(y)
+    if label_seed is None:
+        rng.shuffle(y)
+    else:
+        np.random.default_rng(label_seed).shuffle(y)
     # class blobs in a 64-dimensional latent space, mapped linearly to D dimensions, plus a
     # little isotropic noise: features of real backbones are far from full rank, and
     # full-rank blobs make every discriminant score saturate at 1
     r = min(64, d)
     centers = rng.normal(scale=0.5, size=(c, r))
     B = rng.normal(size=(r, d)) / math.sqrt(r)
-    X = ((centers[y] + rng.normal(size=(n, r))) @ B + 0.3 * rng.normal(size=(n, d))).astype(np.float32)
+    X = ((centers[y] + rng.normal(size=(n, r))) @ B + noise * rng.normal(size=(n, d))).astype(np.float32)
     X += np.float32(0.1)  # features are rarely centred
     W = rng.normal(size=(d, K_SOURCE)).astype(np.float32)
     z = (X @ W).astype(np.float64) * (2.0 / math.sqrt(d))
@@ -283,14 +291,32 @@ def run_timed(prepare, make_args, *, repeats, timeout, mem_gb, warm_args=None, q
     return {"status": status, "error": value, "wall": time.perf_counter() - t0}
 
 
-def _tecore_prepare(name, kwargs=None):
+def _takes_device(name) -> bool:
+    import inspect
+
+    from tecore import metrics
+
+    fn = metrics.get(name).function
+    return "device" in inspect.signature(getattr(fn, "__wrapped__", fn)).parameters
+
+
+def _tecore_prepare(name, kwargs=None, device=None):
     def prepare():
         from tecore import metrics
 
         spec = metrics.get(name)
         fn = spec.function
         kw = dict(kwargs or {})
-        return lambda *a: fn(*a, **kw)
+        if device is not None and _takes_device(name):
+            kw["device"] = device
+        sync = _sync(device)
+
+        def call(*a):
+            v = fn(*a, **kw)
+            sync()
+            return v
+
+        return call
 
     return prepare
 
@@ -313,6 +339,96 @@ def rel_diff(a, b) -> float:
         return float("nan")
     return abs(a - b) / max(abs(b), 1e-300)
 
+
+
+# --------------------------------------------------------------------------------------
+# bounds: the dominant LAPACK/BLAS call of each heavy metric on the same input
+# --------------------------------------------------------------------------------------
+PARC_CAP, PARC_DIMS = 15000, 32  # tecore.parc's default max_samples and PCA dimension
+
+
+def _gram(xp, X):
+    """X^T X (N >= D) or X X^T (N < D): the Gram matrix of the smaller side."""
+    return X.T @ X if X.shape[0] >= X.shape[1] else X @ X.T
+
+
+def _bound_gram_eigh(xp, X):
+    return xp.linalg.eigh(_gram(xp, X))
+
+
+def _bound_gram_eigvalsh(xp, X):
+    return xp.linalg.eigvalsh(_gram(xp, X))
+
+
+def _bound_gram_cholesky(xp, X):
+    G = X.T @ X
+    return xp.linalg.cholesky(G + 1e-6 * xp.eye(G.shape[0], dtype=G.dtype, device=getattr(G, "device", None)))
+
+
+def _bound_parc_rdm(xp, X):
+    A = X[:min(X.shape[0], PARC_CAP), :PARC_DIMS]
+    return A @ A.T
+
+
+def _bound_pca64(xp, X):
+    """Exact PCA to 64 components: the Gram matrix and its leading 64 eigenpairs (scipy's
+    partial ``eigh``, as ``tecore.metrics._pca``; torch: the full ``eigh``)."""
+    G = _gram(xp, X)
+    if isinstance(G, np.ndarray):
+        from scipy import linalg
+
+        m = G.shape[0]
+        return linalg.eigh(G, subset_by_index=[max(m - 64, 0), m - 1], driver="evr")
+    return xp.linalg.eigh(G)
+
+
+#: metric -> (bound function (xp, float64 features) -> array, what it is). Picked from each
+#: metric's code: the one call whose cost sets the floor of the metric at N >= D.
+BOUNDS: dict[str, tuple[Callable, str]] = {
+    # LogME: one eigendecomposition of FᵀF (official truncated_svd; an SVD of F only when
+    # the Gram cannot resolve the spectrum), then O(D C) fixed-point iterations
+    "logme": (_bound_gram_eigh, "Gram + eigh"),
+    "logme_regression": (_bound_gram_eigh, "Gram + eigh"),
+    "logme_multilabel": (_bound_gram_eigh, "Gram + eigh"),
+    # PED moves the features (cheap, O(N D) per step) then runs LogME
+    "ped+logme": (_bound_gram_eigh, "Gram + eigh"),
+    # H-score: covariance XᵀX and one D x D eigh (pseudo-inverse)
+    "hscore": (_bound_gram_eigh, "Gram + eigh"),
+    # shrinkage H-score: Ledoit-Wolf covariance XᵀX and a Cholesky solve
+    "shrinkage_hscore": (_bound_gram_cholesky, "Gram + cholesky"),
+    # TransRate: log-det of I + Gram via the eigenvalues of the smaller Gram matrix
+    "transrate": (_bound_gram_eigvalsh, "Gram + eigvalsh"),
+    # SFDA: within-class scatter RᵀR and a Cholesky solve (twice, with the re-weighting)
+    "sfda": (_bound_gram_cholesky, "Gram + cholesky"),
+    # ETran (shrinkage LDA term): scatter XᵀX and a D x D solve
+    "etran": (_bound_gram_cholesky, "Gram + cholesky"),
+    # NCTI: exact PCA to 64 dims (Gram + partial eigh), then small per-class problems
+    "ncti": (_bound_pca64, "PCA to 64: Gram + partial eigh"),
+    # GBC: exact PCA to 64 dims (Gram + eigh); the per-class 64 x 64 covariances are small
+    "gbc": (_bound_pca64, "PCA to 64: Gram + partial eigh"),
+    # PARC: the N x N feature RDM on the capped sample (N <= 15000) of 32 PCA dims
+    "parc": (_bound_parc_rdm, f"N x N RDM product (N <= {PARC_CAP}, {PARC_DIMS} dims)"),
+}
+
+
+def _bound_prepare(name, device=None):
+    def prepare():
+        from tecore.metrics._backend import backend
+
+        b = backend(device)
+        fn = BOUNDS[name][0]
+        sync = _sync(device)
+        return lambda X: (fn(b.xp, b.asarray(X)), sync(), 0.0)[-1]
+
+    return prepare
+
+
+def _sync(device):
+    if device is None or not str(device).startswith("cuda"):
+        return lambda: None
+    import torch
+
+    return torch.cuda.synchronize
 
 # --------------------------------------------------------------------------------------
 # the benchmark
@@ -363,9 +479,16 @@ def benchmark(args) -> list[dict]:
             keys = spec.inputs
             make_args = lambda keys=keys: _fresh(inputs, keys)  # noqa: E731
             warm_args = None if args.no_warmup else (lambda keys=keys: _fresh(warm, keys))
-            row["tecore"] = run_timed(_tecore_prepare(name), make_args, repeats=args.repeats,
+            row["tecore"] = run_timed(_tecore_prepare(name, device=args.device), make_args, repeats=args.repeats,
                                       timeout=args.timeout, mem_gb=args.mem_gb, warm_args=warm_args)
             print(f"[{label}] {name}: tecore {_fmt_res(row['tecore'])}", flush=True)
+            if name in BOUNDS and not args.no_bound:
+                row["bound_what"] = BOUNDS[name][1]
+                row["bound"] = run_timed(_bound_prepare(name, args.device),
+                                         lambda: [inputs["features"].astype(np.float64)],
+                                         repeats=args.repeats, timeout=args.timeout, mem_gb=args.mem_gb,
+                                         warm_args=lambda: [warm["features"].astype(np.float64)])
+                print(f"[{label}] {name}: bound ({row['bound_what']}) {_fmt_res(row['bound'])}", flush=True)
             off = OFFICIAL.get(name)
             if root is None:
                 continue
@@ -384,10 +507,70 @@ def benchmark(args) -> list[dict]:
                                         timeout=args.timeout, mem_gb=args.mem_gb, warm_args=warm_args)
             print(f"[{label}] {name}: official {_fmt_res(row['official'])}", flush=True)
             if off.compare_kwargs and row["official"]["status"] == "ok":
-                row["tecore_official_mode"] = run_timed(_tecore_prepare(name, off.compare_kwargs), make_args,
+                row["tecore_official_mode"] = run_timed(_tecore_prepare(name, off.compare_kwargs, args.device), make_args,
                                                         repeats=1, timeout=args.timeout, mem_gb=args.mem_gb)
                 row["official_mode_kwargs"] = off.compare_kwargs
     return rows
+
+
+def benchmark_pool(args) -> list[dict]:
+    """Pool mode: every metric on ``args.pool`` models of one target (synthetic feature sets
+    with seeds ``seed .. seed + pool - 1``, noise 0.3 to 0.6, the labels of ``seed``); the
+    time of a metric is the sum of its per-model calls (each timed like a single call). A
+    metric stops being timed once its total exceeds ``args.pool_budget`` seconds."""
+    ok, missing = available_metrics()
+    wanted = [m for m in (args.metrics or ok) if m in ok]
+    label, (n, d, c) = _parse_size(args.pool_size)
+    k = args.pool
+    rows = {name: {"size": f"pool{k}x{label}", "pool": k, "N": n, "D": d, "C": c, "metric": name,
+                   "tecore": {"status": "ok", "seconds": 0.0, "per_model": [], "values": []}}
+            for name in wanted}
+    for i in range(k):
+        inputs = make_inputs(n, d, c, seed=args.seed + i, label_seed=args.seed,
+                             noise=0.3 * (1 + i / max(k - 1, 1)))
+        warm = warmup_subset(inputs)
+        for name in wanted:
+            t = rows[name]["tecore"]
+            if t["status"] != "ok":
+                continue
+            keys = __import__("tecore").metrics.get(name).inputs
+            r = run_timed(_tecore_prepare(name, device=args.device), lambda keys=keys: _fresh(inputs, keys),
+                          repeats=1, timeout=args.timeout, mem_gb=args.mem_gb,
+                          warm_args=None if args.no_warmup else (lambda keys=keys: _fresh(warm, keys)))
+            if r["status"] != "ok":
+                t.update(status=r["status"], error=f"model {i + 1}: {r.get('error')}")
+            else:
+                t["seconds"] += r["seconds"]
+                t["per_model"].append(r["seconds"])
+                t["values"].append(r["value"])
+                if t["seconds"] > args.pool_budget and i < k - 1:
+                    t.update(status="over budget",
+                             error=f"over the {args.pool_budget:.0f} s budget after {i + 1} of {k} models "
+                                   f"({t['seconds']:.0f} s)")
+            print(f"[pool {i + 1}/{k}] {name}: {_fmt_res(r)} (total {t['seconds']:.1f} s)", flush=True)
+    return list(rows.values())
+
+
+def _pool_markdown(rows: list[dict], budget: float) -> list[str]:
+    out = []
+    for size in dict.fromkeys(r["size"] for r in rows):
+        rs = [r for r in rows if r["size"] == size]
+        r0 = rs[0]
+        out += [f"## Pool: {r0['pool']} models, N={r0['N']}, D={r0['D']}, C={r0['C']} (`{size}`)", "",
+                f"Time of each metric for the whole pool (sum of its per-model calls); budget "
+                f"{budget:.0f} s per metric.", "",
+                "| metric | pool total (s) | per model (s), min–max | within budget | notes |",
+                "|---|---:|---:|---|---|"]
+        for r in rs:
+            t = r["tecore"]
+            pm = t.get("per_model") or []
+            span = f"{min(pm):.3g}–{max(pm):.3g}" if pm else ""
+            total = f"{t['seconds']:.1f}" if pm else ""
+            within = "yes" if t["status"] == "ok" and t["seconds"] <= budget else "no"
+            out.append(f"| {r['metric']} | {total} | {span} | {within} | "
+                       f"{'' if t['status'] == 'ok' else str(t.get('error')).replace('|', '/')} |")
+        out.append("")
+    return out
 
 
 def _fmt_res(r: dict) -> str:
@@ -458,6 +641,17 @@ def machine_info(args) -> dict:
     return info
 
 
+def _device_info(device) -> str:
+    import torch
+
+    from tecore._device import resolve_device
+
+    dev = resolve_device(device)  # ValueError for a CUDA device torch does not see
+    if dev.type == "cuda":
+        return f"{dev} ({torch.cuda.get_device_name(dev)}, torch {torch.__version__}, CUDA {torch.version.cuda})"
+    return f"{dev} (torch {torch.__version__})"
+
+
 def _cell_time(r: dict | None) -> str:
     if not r:
         return ""
@@ -490,12 +684,18 @@ def to_markdown(rows: list[dict], info: dict) -> str:
             "tecore's documented option that reproduces the official behaviour (shown in brackets). "
             "See `benchmarks/README.md`.", ""]
     notes: list[str] = []
+    pool_rows = [r for r in rows if "pool" in r]
+    rows = [r for r in rows if "pool" not in r]
     sizes = list(dict.fromkeys((r["size"], r["N"], r["D"], r["C"]) for r in rows))
+    if any(r.get("bound") for r in rows):
+        out += ["*bound* = the time of the metric's dominant LAPACK/BLAS call on the same input "
+                "(float64, named in the notes; `BOUNDS` in the script), measured the same way; "
+                "*x of bound* = tecore time / bound time.", ""]
     for size, n, d, c in sizes:
         out += [f"## N={n}, D={d}, C={c} (`{size}`)", "",
-                "| metric | tecore (s) | official (s) | speed-up | tecore value | official value "
-                "| rel. diff | rel. diff (official mode) | notes |",
-                "|---|---:|---:|---:|---|---|---:|---:|---|"]
+                "| metric | tecore (s) | official (s) | speed-up | bound (s) | x of bound | tecore value "
+                "| official value | rel. diff | rel. diff (official mode) | notes |",
+                "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---|"]
         for r in (r for r in rows if r["size"] == size):
             t, o = r.get("tecore"), r.get("official")
             speed = ""
@@ -516,10 +716,17 @@ def to_markdown(rows: list[dict], info: dict) -> str:
             opt = ""
             if r.get("official_mode_kwargs") and np.isfinite(diff_off):
                 opt = " [" + ", ".join(f"{k}={v}" for k, v in r["official_mode_kwargs"].items()) + "]"
-            out.append(f"| {r['metric']} | {_cell_time(t)} | {_cell_time(o)} | {speed} | {_cell_value(t)} | "
-                       f"{_cell_value(o)} | {_fmt_diff(diff)} | {_fmt_diff(diff_off)}{opt} | "
+            bd, xb = r.get("bound"), ""
+            if bd and bd.get("status") == "ok" and t and t.get("status") == "ok":
+                xb = f"{t['seconds'] / bd['seconds']:.1f}×"
+            if r.get("bound_what"):
+                note.append(f"bound: {r['bound_what']}")
+            out.append(f"| {r['metric']} | {_cell_time(t)} | {_cell_time(o)} | {speed} | {_cell_time(bd)} | {xb} | "
+                       f"{_cell_value(t)} | {_cell_value(o)} | {_fmt_diff(diff)} | {_fmt_diff(diff_off)}{opt} | "
                        f"{'; '.join(note).replace('|', '/')} |")
         out.append("")
+    if pool_rows:
+        out += _pool_markdown(pool_rows, float(info.get("pool budget (s)", POOL_BUDGET)))
     if notes:
         out += ["## Official code called", ""] + [f"- {s}" for s in dict.fromkeys(notes)] + [""]
     return "\n".join(out)
@@ -528,8 +735,17 @@ def to_markdown(rows: list[dict], info: dict) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", nargs="+", default=["S", "M", "L"],
-                    help="size names (S, M, L) or N,D,C triples (default: S M L)")
+    ap.add_argument("--sizes", nargs="*", default=["S", "M", "L"],
+                    help="size names (S, M, L) or N,D,C triples (default: S M L; none with --pool: pool only)")
+    ap.add_argument("--device", default=None,
+                    help="torch device for the metrics that take device= (and the bounds), e.g. cuda; "
+                         "default: their numpy CPU path. Disables --mem-gb on CUDA")
+    ap.add_argument("--no-bound", action="store_true", help="skip the bound column (dominant LAPACK call)")
+    ap.add_argument("--pool", type=int, default=0,
+                    help="also time every metric on a pool of this many models (e.g. 10; 0 = off)")
+    ap.add_argument("--pool-size", default="L", help="the pool's target size (name or N,D,C; default L)")
+    ap.add_argument("--pool-budget", type=float, default=POOL_BUDGET,
+                    help="seconds per metric for the whole pool; a metric over it is not timed further")
     ap.add_argument("--metrics", nargs="+", default=None,
                     help="metric names (default: every registered metric + ped+logme)")
     ap.add_argument("--repeats", type=int, default=1, help="timed calls per metric; the minimum is reported")
@@ -552,8 +768,16 @@ def main(argv=None):
             print(f"{n:18s} {'available' if n in ok else missing[n]:40s} "
                   f"{off.where if off else NO_OFFICIAL.get(n, '-')}")
         return
+    if args.device is not None and str(args.device).startswith("cuda"):
+        args.mem_gb = 0  # CUDA reserves a large virtual address space: an RLIMIT_AS cap breaks it
     info = machine_info(args)
+    if args.device is not None:
+        info["device"] = _device_info(args.device)
+    if args.pool:
+        info["pool budget (s)"] = f"{args.pool_budget:.0f}"
     rows = benchmark(args)
+    if args.pool:
+        rows += benchmark_pool(args)
     for r in rows:
         r["run"] = f"{info['date']}, tecore {info.get('tecore commit', '?')}"
     if args.update and args.out and Path(args.out).with_suffix(".json").is_file():

@@ -20,7 +20,8 @@ The zoo mixes
 * pretraining objectives: supervised (5-way cross-entropy; the head is kept, so LEEP/NCE
   apply) and SimCLR (NT-Xent on two augmented views, temperature 0.2; features only);
 * checkpoints along one training run (Li et al., "Ranking neural checkpoints", CVPR 2021):
-  the supervised ResNet after 20 and 200 steps and at the end.
+  the supervised ResNet after 20 and 200 steps and at the end, and a second run of it at a
+  quarter of the learning rate after 10, 50 and 100 steps and at the end.
 
 Everything is seeded and single-threaded; weights are stored as fp16 safetensors next to
 ``offline_trained.toml``, which this script writes (sha256 of every file included) and
@@ -56,6 +57,10 @@ RUNS = [
     ("resnet_simclr", "resnet", "simclr", 2, 2e-3, {}),
     ("vit_sup", "vit", "supervised", 1, 1e-3, {}),
     ("vit_simclr", "vit", "simclr", 1, 1e-3, {}),
+    # a second checkpointed run (added to widen the zoo's spread in transfer quality): the
+    # same ResNet at a quarter of the learning rate, with three early checkpoints
+    ("resnet_sup_lowlr", "resnet", "supervised", 3, 5e-4,
+     {"resnet_sup_lowlr_step10": 10, "resnet_sup_lowlr_step50": 50, "resnet_sup_lowlr_step100": 100}),
 ]
 REFERENCE = ("trained by tecore (groundtruth/offline_zoo.py) on Fashion-MNIST train classes 0-4, "
              "4000 per class, 32 px: {what}")

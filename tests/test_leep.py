@@ -71,3 +71,30 @@ def test_bad_inputs_and_no_mutation():
         nce(P, y[:-1])
     with pytest.raises(ValueError, match="at least 2 classes"):
         leep(P, np.zeros(30, int))
+
+
+def test_float32_probs_read_in_place_same_value():
+    """The cheap path never copies float32 probabilities to float64 and never writes them;
+    the float32 arithmetic agrees with float64 to 1e-6 relative."""
+    from tecore.metrics._checks import check_probs
+
+    P, y = _probs(3, 400, 50, 7)
+    P32 = P.astype(np.float32)
+    c = check_probs(P32, y, argmax=True)
+    assert c.P.dtype == np.float32 and np.shares_memory(c.P, P32) and not c.P.flags.writeable
+    assert P32.flags.writeable  # the caller's array keeps its flags
+    np.testing.assert_array_equal(c.argmax, P32.argmax(axis=1))
+    keep = P32.copy()
+    assert leep(P32, y) == pytest.approx(leep(P32.astype(np.float64), y), rel=1e-6)
+    assert nce(P32, y) == pytest.approx(nce(P32.astype(np.float64), y), rel=1e-12)
+    np.testing.assert_array_equal(P32, keep)
+
+
+@pytest.mark.parametrize("bad,match", [(np.nan, "NaN or inf"), (np.inf, "NaN or inf"), (-np.inf, "NaN or inf")])
+def test_nonfinite_probs_named(bad, match):
+    P, y = _probs(0, 30, 5, 3)
+    P = P.astype(np.float32)
+    P[4, 1] = bad
+    for f in (leep, nce):
+        with pytest.raises(ValueError, match=match):
+            f(P, y)

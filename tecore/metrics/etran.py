@@ -9,13 +9,13 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.special import logsumexp, softmax
 
 from numbers import Real
 
 from ._checks import BOOLEAN, Interval, check_features_labels, check_param, finite_result, validate_params
 from ._pool_minmax import check_terms, minmax
-from .sfda import shrunk_lda_proba
+from ._backend import DEVICE, backend
+from .sfda import _shrunk_lda_proba, _softmax, _true_class
 from tecore.metrics._stats import class_means
 
 __all__ = ["etran_terms", "energy_score", "lda_score", "combine", "TERMS", "WEIGHTS"]
@@ -30,27 +30,36 @@ def energy_score(X: np.ndarray, *, percent: float = 0.5) -> float:
     """Mean free-energy score ``logsumexp_d x_id`` of the ``percent`` % of samples with the
     lowest score (official ``Energy_Score(X, 0.5, 'bot')``: ``int(percent*10)*N//1000``
     samples). At least one sample is used (the official code averages an empty selection,
-    NaN, when N < 200)."""
-    e = logsumexp(X, axis=1)
+    NaN, when N < 200). Computed in the dtype of ``X`` (float32 as the official torch
+    ``logsumexp``; float64 stays float64), the mean in float64."""
+    X = np.asarray(X)
+    m = X.max(axis=1, keepdims=True)
+    T = X - m  # one N x D temporary, exponentiated in place
+    np.exp(T, out=T)
+    e = np.log(T.sum(axis=1).astype(np.float64)) + m[:, 0]  # terms in (0, 1], sum >= 1
     k = max(1, math.floor(X.shape[0] * percent / 100.0 + 1e-9))
     return float(np.mean(np.partition(e, k - 1)[:k]))
 
 
-def lda_score(X: np.ndarray, y: np.ndarray, C: int, *, official: bool = False) -> float:
-    """Mean true-class posterior of the ETran LDA classifier (see :func:`etran_terms`)."""
+def lda_score(X: np.ndarray, y: np.ndarray, C: int, *, official: bool = False, device=None) -> float:
+    """Mean true-class posterior of the ETran LDA classifier (see :func:`etran_terms`);
+    ``device`` as in :mod:`tecore.metrics._backend`."""
     n = X.shape[0]
-    if official:
-        means, counts = class_means(X, y, C)
-        logits = X @ means.T - 0.5 * np.sum(means**2, axis=1) + np.log(counts / n)
-        proba = softmax(logits, axis=1)
-    else:
-        proba, _, _ = shrunk_lda_proba(X, y, C)
-    return float(np.mean(proba[np.arange(n), y]))
+    be = backend(device)
+    xp = be.xp
+    with be.threads():
+        Xb, yb = be.asarray(X), be.asarray(y)
+        if official:
+            means, counts = class_means(Xb, y, C)
+            proba = _softmax(Xb @ means.T - 0.5 * xp.sum(means**2, axis=1) + xp.log(counts / n), xp)
+        else:
+            proba, _, _ = _shrunk_lda_proba(Xb, (y, yb), C, None, be)
+        return float(xp.mean(_true_class(proba, yb)))
 
 
-@validate_params({"energy_percent": [Interval(Real, 0, 100, closed="right")], "official": [BOOLEAN]},
+@validate_params({"energy_percent": [Interval(Real, 0, 100, closed="right")], "official": [BOOLEAN], **DEVICE},
                  method="etran")
-def etran_terms(features, labels, *, energy_percent: float = 0.5, official: bool = False) -> dict:
+def etran_terms(features, labels, *, energy_percent: float = 0.5, official: bool = False, device=None) -> dict:
     r"""ETran's per-model terms: ``{"lda": S_lda, "energy": S_en}`` (both higher = better).
 
     * ``energy`` (S_en, paper Sect. 3.2; official ``metrics.py`` ``Energy_Score`` called as
@@ -76,6 +85,9 @@ def etran_terms(features, labels, *, energy_percent: float = 0.5, official: bool
         classifier, which reproduces the published ETran LDA scores; the default computes the
         shrinkage LDA the code intends (``V V^T = S_w^{-1}`` for properly normalised
         generalised eigenvectors).
+    device : None (default: numpy/scipy on the CPU) or a torch device (``"cuda"``, ``"cpu"``,
+        ...): the LDA term in torch float64 there (:mod:`tecore.metrics._backend`), equal to
+        the numpy path to ~1e-10 relative; the energy term (O(N D)) stays in numpy.
 
     Returns
     -------
@@ -88,15 +100,20 @@ def etran_terms(features, labels, *, energy_percent: float = 0.5, official: bool
     Complexity: O(N D) for the energy, O(N D^2 + D^3 + N D C) for the LDA (O(N D C) with
     ``official=True``).
 
-    Differences from the official code: float64 throughout (official: torch float32
-    ``logsumexp`` on float32 features); at least one sample in the energy average; a zero
+    Differences from the official code: the LDA in float64; the energy in the features'
+    dtype (float32 for float32 features, as the official torch ``logsumexp``); at least
+    one sample in the energy average; a zero
     within-class scatter (one sample per class, N = 2, identical rows within every class)
     raises ``ValueError`` for the default LDA (official: NaN).
     """
-    X, y, _, C = check_features_labels(features, labels, method="ETran")
+    # float32 features are validated (copied) in float32: the energy term is computed in
+    # float32 like the official torch code, the LDA in float64 (an exact widening)
+    f32 = getattr(features, "dtype", None) == np.float32
+    X, y, _, C = check_features_labels(features, labels, method="ETran", dtype=np.float32 if f32 else np.float64)
     hint = "the features overflow; standardise them or check the extraction."
-    return {"lda": finite_result(lda_score(X, y, C, official=official), method="etran (lda)", hint=hint),
-            "energy": finite_result(energy_score(X, percent=energy_percent), method="etran (energy)", hint=hint)}
+    energy = finite_result(energy_score(X, percent=energy_percent), method="etran (energy)", hint=hint)
+    lda = lda_score(X.astype(np.float64, copy=False), y, C, official=official, device=device)
+    return {"lda": finite_result(lda, method="etran (lda)", hint=hint), "energy": energy}
 
 
 def combine(terms: pd.DataFrame, *, weights: dict | None = None) -> pd.Series:

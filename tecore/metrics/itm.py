@@ -18,6 +18,7 @@ from numbers import Integral, Real
 
 from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, Options, check_features_labels,
                                     check_positive_int, validate_params)
+from tecore.metrics._backend import DEVICE
 from tecore.metrics._stats import class_means
 
 __all__ = ["itm", "itm_seeds", "dca_step", "dispersion", "adaptive_eta", "pseudo_centers", "CENTERS"]
@@ -154,20 +155,28 @@ def _split(y: np.ndarray, n_classes: int, val_fraction: float, rng) -> tuple[np.
 
 
 @contextmanager
-def _torch_settings(n_threads: int | None):
-    """Fix torch's intra-op threads and deterministic algorithms for the call; restore after."""
+def _torch_settings(n_threads: int | None, device=None):
+    """Fix torch's intra-op threads and deterministic algorithms for the call; restore after.
+
+    On CUDA, deterministic algorithms need cuBLAS's fixed workspace
+    (``CUBLAS_WORKSPACE_CONFIG``); when the caller has not set it, torch only warns about
+    the non-deterministic kernels (``warn_only``) instead of raising."""
+    import os
+
     import torch
 
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    cuda = device is not None and torch.device(device).type == "cuda"
     try:
         if n_threads is not None:
             torch.set_num_threads(n_threads)
-        torch.use_deterministic_algorithms(True)
+        torch.use_deterministic_algorithms(True, warn_only=cuda and not os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
         yield
     finally:
         torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det)
+        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
 
 
 SCORES = ("log_likelihood", "accuracy")
@@ -187,7 +196,7 @@ VAL_DCA = ("none", "labels")
     "embed_dim": [None, Interval(Integral, 1, None)], "score": [Options(tuple(SCORES))],
     "select": [Options(tuple(SELECTS))], "val_dca": [Options(tuple(VAL_DCA))], "self_target": [BOOLEAN],
     "random_state": [None, RANDOM_STATE], "n_threads": [None, Interval(Integral, 1, None)],
-    "dtype": [Options(("float64", "float32"))], "device": [str, object], "return_details": [BOOLEAN],
+    "dtype": [Options(("float64", "float32"))], **DEVICE, "return_details": [BOOLEAN],
 }, method="itm")
 def itm(
     features,
@@ -217,7 +226,7 @@ def itm(
     random_state: int = 0,
     n_threads: int | None = 1,
     dtype: str = "float64",
-    device: str = "cpu",
+    device="cpu",
     return_details: bool = False,
 ):
     """ITM transferability score: the validation log-likelihood of a lightweight module
@@ -324,6 +333,13 @@ def itm(
       oversubscribe a busy CPU (the 256 x 256 ``eigvalsh`` took ~0.9 s under torch's
       default threads vs 4 ms on one). ``n_threads=None`` keeps the caller's setting,
       ``dtype="float32"`` halves the cost.
+    * **Device** (``device``). ``"cpu"`` (default; ``None`` means the same): the reference
+      path above. A torch device (``"cuda"``, ``"cuda:1"``, ``torch.device``) runs the
+      module there (same seeds, split and batches; a CUDA device torch does not see is a
+      ``ValueError``). ``n_threads`` only concerns torch's CPU threads. On CUDA the result
+      is reproducible only with ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` set before the first
+      CUDA call (without it torch warns about non-deterministic kernels); it differs from
+      the CPU value by floating-point rounding.
     * **Loss details.** AdamW weight decay is PyTorch's default 0.01; batches are drawn by
       reshuffling the training split every epoch; the last batch of an epoch may be smaller.
 
@@ -339,6 +355,8 @@ def itm(
     gives Table 2's values at 100/200/500/1000 iterations from a single run.
     """
     import torch
+
+    from tecore._device import resolve_device
 
     c = check_features_labels(features, labels, min_per_class=2, method="ITM")
     n_iter = check_positive_int(n_iter, "n_iter")
@@ -382,12 +400,13 @@ def itm(
 
     rng = np.random.default_rng(random_state)
     tr, va = _split(y, C_, val_fraction, rng)
-    with _torch_settings(n_threads):
+    dev = resolve_device("cpu" if device is None else device)
+    with _torch_settings(n_threads, dev):
         history = _train(X, y, tr, va, centres, rng, eta=eta, lam=lam, n_iter=n_iter,
                          batch_size=batch_size, lr=lr, weight_decay=weight_decay,
                          eval_every=eval_every, n_steps=n_steps, pc_reduction=pc_reduction,
                          val_dca=val_dca, self_target=self_target, random_state=random_state,
-                         dtype=getattr(torch, dtype), device=torch.device(device))
+                         dtype=getattr(torch, dtype), device=dev)
     values = [h[score] for h in history]
     if select == "last":
         out = values[-1]

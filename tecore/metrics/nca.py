@@ -20,15 +20,21 @@ from numbers import Integral
 from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, check_features_labels, plain,
                                     validate_params)
 from tecore.metrics._pool_minmax import check_terms
+from tecore.metrics._subsample import stratified_subsample
 
 __all__ = ["lp", "lp_fu_terms", "combine_lp_fu"]
+
+#: default ``max_fit_samples`` of :func:`lp`: above it NCA is fitted on a stratified subsample
+MAX_FIT_SAMPLES = 5000
 
 
 @validate_params({"n_components": [Interval(Integral, 1, None)], "n_neighbors": [Interval(Integral, 1, None)],
                   "random_state": [None, RANDOM_STATE], "leave_one_out": [BOOLEAN],
-                  "max_iter": [Interval(Integral, 1, None)]}, method="lp")
+                  "max_iter": [Interval(Integral, 1, None)],
+                  "max_fit_samples": [None, Interval(Integral, 2, None)]}, method="lp")
 def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random_state: int = 42,
-       leave_one_out: bool = False, max_iter: int = 50) -> float:
+       leave_one_out: bool = False, max_iter: int = 50,
+       max_fit_samples: int | None = MAX_FIT_SAMPLES) -> float:
     """Label-prediction score S_LP (Juodelyte et al., eq. 2): NCA embedding, then the mean
     5-nearest-neighbour probability of each sample's true class.
 
@@ -48,12 +54,23 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
         neighbour (weight 1/k on its own label). ``True`` excludes each sample from its own
         neighbourhood (k other samples), an estimate the paper's eq. 2 also admits.
     max_iter : NCA iterations (scikit-learn's default, as the official code).
+    max_fit_samples : the largest number of samples NCA is *fitted* on. Up to this size
+        (default 5000) the score is the official one (NCA fitted on all N). Above it, NCA is
+        fitted on a class-stratified random subsample of ``max_fit_samples`` samples (each
+        class in proportion, at least ``n_neighbors + 1`` of its samples or all of them;
+        drawn with ``random_state``), the learnt linear map embeds all N samples, and the
+        k-NN score is computed on all N as usual (scikit-learn's k-NN works in chunks, so
+        memory stays O(N)). ``None`` always fits on all N (the official behaviour;
+        scikit-learn's NCA holds several N x N float64 matrices: ~20 GB each at N = 50 000).
+        Measured effect on the value: ``benchmarks/README.md`` (S_LP subsampled fit).
 
     Returns a float in [0, 1]; higher = the pre-trained features predict the target labels
     better. The paper writes a sum over samples; the official code (and tecore) divide by N,
     which does not change rankings within a target.
 
-    Complexity: NCA is O(N^2 D) per iteration — seconds for a few thousand samples.
+    Complexity: NCA is O(n_fit^2 D) time and O(n_fit^2) memory per iteration, n_fit =
+    min(N, ``max_fit_samples``) — seconds for a few thousand samples; the k-NN step is
+    O(N^2 n_components) time in chunks.
     """
     from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
 
@@ -69,8 +86,12 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
     # 0.371 vs 0.476 on one offline target between 1 and 2 threads).
     from threadpoolctl import threadpool_limits
 
+    fit = stratified_subsample(c.y, c.n_classes, max_fit_samples, k + 1, random_state)
     with threadpool_limits(limits=1, user_api="blas"):
-        Z = nca.fit_transform(c.X, c.y)
+        if fit is None:
+            Z = nca.fit_transform(c.X, c.y)
+        else:
+            Z = nca.fit(c.X[fit], c.y[fit]).transform(c.X)
     if not leave_one_out:
         knn = KNeighborsClassifier(n_neighbors=k).fit(Z, c.y)
         prob = knn.predict_proba(Z)

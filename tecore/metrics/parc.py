@@ -6,6 +6,7 @@ from scipy import stats
 
 from numbers import Integral
 
+from ._backend import DEVICE, backend
 from ._checks import BOOLEAN, RANDOM_STATE, Interval, Options, check_features_labels, validate_params
 
 __all__ = ["parc", "stratified_subsample"]
@@ -56,55 +57,113 @@ def _standardise_rows(Z):
     return A / nrm[:, None]
 
 
-def _spearman_vs_same_class(A, y, dense_max_pairs=_DENSE_MAX_PAIRS, block=512):
+class _Ops:
+    """The few array operations of :func:`_spearman_vs_same_class` that numpy and torch spell
+    differently (sorting, binary search, upper triangles)."""
+
+    def __init__(self, be):
+        self.be, self.torch = be, be.is_torch
+        if self.torch:
+            import torch
+
+            self.t = torch
+
+    def asarray(self, a):
+        return self.be.asarray(a)
+
+    def triu_values(self, G):  # the strict upper triangle, row by row
+        n = G.shape[0]
+        if self.torch:
+            return G[self.t.triu(self.t.ones((n, n), dtype=self.t.bool, device=G.device), 1)]
+        return G[np.triu(np.ones((n, n), dtype=bool), 1)]
+
+    def sort(self, parts):
+        if self.torch:
+            return self.t.sort(self.t.cat(parts))[0] if parts else self.t.empty(0, dtype=self.t.float64)
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0)
+
+    def searchsorted(self, a, v, side):
+        if self.torch:
+            return self.t.searchsorted(a, v, right=side == "right")
+        return np.searchsorted(a, v, side)
+
+    def tie_counts(self, w):
+        t = self.t.unique_consecutive(w, return_counts=True)[1] if self.torch else np.unique(w, return_counts=True)[1]
+        t = self.be.to_numpy(t)
+        return t[t > 1].astype(np.float64)
+
+    def arange(self, a, b):
+        return self.t.arange(a, b, device=self.be.device) if self.torch else np.arange(a, b)
+
+
+def _spearman_vs_same_class(A, y, dense_max_pairs=_DENSE_MAX_PAIRS, block=512, device=None):
     """Spearman correlation between the feature RDM ``1 - corr`` and the label RDM over all
     pairs i < j. The label RDM takes two values (0 for same-class pairs, ``C/(C-1)`` for
     different-class pairs), so the rank correlation is the Pearson correlation of the feature
     RDM's ranks with the indicator ``b`` = "different class", which needs only the sum of the
-    ranks of one group (a Mann-Whitney statistic)."""
+    ranks of one group (a Mann-Whitney statistic). ``device``: where the Gram matrices,
+    sorts and binary searches run (:mod:`tecore.metrics._backend`)."""
+    be = backend(device)
+    with be.threads():
+        return _spearman_core(A, y, dense_max_pairs, block, _Ops(be))
+
+
+def _spearman_core(A, y, dense_max_pairs, block, ops):
     n = A.shape[0]
     M = n * (n - 1) // 2
-    iu, ju = np.triu_indices(n, 1) if M <= dense_max_pairs else (None, None)
-    if iu is not None:
-        w = -np.einsum("ij,ij->i", A[iu], A[ju])  # same order as 1 - corr
-        b = (y[iu] != y[ju]).astype(np.float64)
-        if b.min() == b.max():
-            raise ValueError("PARC needs both same-class and different-class pairs of samples.")
-        return float(stats.pearsonr(stats.rankdata(w), b)[0])
-    # blocked path: never holds the N x N matrix
+    # samples sorted by class: the same-class pairs are the diagonal blocks of the Gram matrix
     order = np.argsort(y, kind="stable")
     A, y = A[order], y[order]
     bounds = np.searchsorted(y, np.arange(y.max() + 2))
+    A, yb = ops.asarray(A), ops.asarray(y)
+    dense = M <= dense_max_pairs
+    G = -(A @ A.T) if dense else None  # every pair: one N x N Gram matrix (same order as 1 - corr)
     same = []
     for c in range(len(bounds) - 1):  # loop over classes
-        Ac = A[bounds[c]:bounds[c + 1]]
-        if Ac.shape[0] > 1:
-            G = Ac @ Ac.T
-            same.append(-G[np.triu_indices(Ac.shape[0], 1)])
-    S = np.sort(np.concatenate(same)) if same else np.empty(0)
-    M0 = S.size
+        sl = slice(int(bounds[c]), int(bounds[c + 1]))
+        if sl.stop - sl.start > 1:
+            same.append(ops.triu_values(G[sl, sl] if dense else -(A[sl] @ A[sl].T)))
+    S = ops.sort(same)
+    M0 = int(S.shape[0])
     M1 = M - M0
     if M0 == 0 or M1 == 0:
         raise ValueError("PARC needs both same-class and different-class pairs of samples.")
+    if dense:
+        # one sort of all values; the average ranks of the same-class values from their
+        # positions among them (exact, ties included)
+        w = ops.sort([ops.triu_values(G)])
+        hi = ops.searchsorted(w, S, "right")
+        if not bool((w[1:] == w[:-1]).any()):  # no ties: the rank of s is its position
+            return _point_biserial(float(hi.sum()), M, M0, (M * M - 1) / 12.0)
+        lo = ops.searchsorted(w, S, "left")
+        R0 = float((lo + hi + 1).sum()) / 2.0  # sum of the (average, 1-based) ranks
+        t = ops.tie_counts(w)  # tie correction of the rank variance
+        return _point_biserial(R0, M, M0, ((M * M - 1) - float(np.sum(t**3 - t)) / M) / 12.0)
     pos_sum = 0.0  # sum over different-class values d of left(d) + right(d) in S
     for a in range(0, n, block):  # loop over row blocks
         rows = slice(a, min(a + block, n))
         off = rows.start  # pairs i < j only: columns from the block's first row onwards
         G = -(A[rows] @ A[off:].T)
-        ii = np.arange(rows.start, rows.stop)[:, None]
-        jj = np.arange(off, n)[None, :]
-        mask = (jj > ii) & (y[rows][:, None] != y[off:][None, :])
-        d = np.sort(G[mask])
-        if d.size:
+        ii = ops.arange(rows.start, rows.stop)[:, None]
+        jj = ops.arange(off, n)[None, :]
+        mask = (jj > ii) & (yb[rows][:, None] != yb[off:][None, :])
+        d = ops.sort([G[mask]])
+        if d.shape[0]:
             # sum_d #{s < d} = sum_s #{d > s};  sum_d #{s <= d} = sum_s #{d >= s}
-            pos_sum += float(d.size * M0 - np.searchsorted(d, S, "right").sum())
-            pos_sum += float(d.size * M0 - np.searchsorted(d, S, "left").sum())
+            pos_sum += float(d.shape[0] * M0 - float(ops.searchsorted(d, S, "right").sum()))
+            pos_sum += float(d.shape[0] * M0 - float(ops.searchsorted(d, S, "left").sum()))
     U = M1 * M0 - 0.5 * pos_sum  # sum over same-class s of #{d < s} + #{d == s}/2
     R0 = M0 * (M0 + 1) / 2 + U  # sum of the (average) ranks of the same-class values
+    # no tie correction on this path (ties need duplicate samples)
+    return _point_biserial(R0, M, M0, (M * M - 1) / 12.0)
+
+
+def _point_biserial(R0, M, M0, var_r):
+    """Pearson correlation of the ranks (sum ``R0`` over the ``M0`` same-class pairs, rank
+    variance ``var_r``) with the "different class" indicator, over ``M`` pairs."""
     R1 = M * (M + 1) / 2 - R0
-    pb = M1 / M
+    pb = (M - M0) / M
     cov = R1 / M - (M + 1) / 2 * pb
-    var_r = (M * M - 1) / 12.0  # no tie correction on this path (ties need duplicate samples)
     return float(cov / np.sqrt(var_r * pb * (1 - pb)))
 
 
@@ -112,7 +171,7 @@ def _spearman_vs_same_class(A, y, dense_max_pairs=_DENSE_MAX_PAIRS, block=512):
                   "svd_solver": [Options(("randomized", "full", "auto", "arpack", "covariance_eigh"))],
                   "iterated_power": [Interval(Integral, 0, None), Options(("auto",))],
                   "random_state": [None, RANDOM_STATE], "max_samples": [None, Interval(Integral, 4, None)],
-                  "sample_seed": [None, RANDOM_STATE], "official": [BOOLEAN]}, method="parc")
+                  "sample_seed": [None, RANDOM_STATE], "official": [BOOLEAN], **DEVICE}, method="parc")
 def parc(
     features,
     labels,
@@ -124,6 +183,7 @@ def parc(
     max_samples: int | None = 15000,
     sample_seed: int | None = 0,
     official: bool = False,
+    device=None,
 ) -> float:
     r"""PARC: rank correlation between the feature and the label dissimilarity matrices.
 
@@ -168,12 +228,20 @@ def parc(
         exact two-valued :math:`RDM_y`. ``official=True`` reproduces the official computation
         literally (``np.corrcoef`` for both RDMs, ``scipy.stats.spearmanr``): O(N^2) memory.
 
+    device : None (default: numpy) or a torch device (``"cuda"``, ``"cpu"``, ...): the
+        correlations (Gram matrices), the sorts and the binary searches of the rank
+        correlation in torch float64 there (:mod:`tecore.metrics._backend`); the PCA stays
+        scikit-learn's. Equal to the numpy path to ~1e-12 relative. Ignored with
+        ``official=True``.
+
     Returns
     -------
     float in [-100, 100], higher is better.
 
-    Complexity: PCA, then O(N^2 k) for the correlations and O(N^2 log N) for the ranking,
-    in blocks of 512 rows (N is at most ``max_samples``). Because the label RDM is
+    Complexity: PCA, then O(N^2 k) for the correlations and O(N^2 log N) for the ranking
+    (N is at most ``max_samples``). Up to ~2000 samples: one N x N Gram matrix and one sort
+    of its upper triangle, the same-class values ranked among it by binary search (exact
+    average ranks and tie correction); above, in blocks of 512 rows. Because the label RDM is
     two-valued, the Spearman correlation equals the point-biserial correlation of the
     feature-RDM ranks with the "different class" indicator, computed from the rank sum of
     the same-class pairs (sorted once) against the sorted different-class values of each
@@ -210,4 +278,4 @@ def parc(
         r2 = (1 - np.corrcoef(np.eye(C)[y]))[iu]
         return float(stats.spearmanr(r1, r2)[0] * 100)
     A = _standardise_rows(Z)
-    return 100.0 * _spearman_vs_same_class(A, y)
+    return 100.0 * _spearman_vs_same_class(A, y, device=device)
