@@ -55,3 +55,17 @@ def test_rank_deficient_covariance_gives_c_minus_1():
     X = r.normal(size=(40, 300)) * r.uniform(0.1, 10, 300)
     assert hscore(X, y) == pytest.approx(3.0, rel=1e-8)
     assert shrinkage_hscore(X, y) < 3.0  # the shrinkage variant still discriminates
+
+
+@pytest.mark.parametrize("spread", [1.0, 1e-7])  # well-conditioned: Cholesky; cond ~1e14: eigh + pinv cut
+def test_cholesky_and_eigh_routes_match_tllib_formula(spread):
+    r = np.random.default_rng(11)
+    y = np.arange(400) % 5
+    X = r.normal(size=(400, 12)) * np.geomspace(1.0, spread, 12) + 0.5 * r.normal(size=(5, 12))[y] * np.geomspace(
+        1.0, spread, 12)
+    g = np.zeros_like(X)
+    for k in range(5):
+        g[y == k] = X[y == k].mean(axis=0)
+    ref = np.trace(np.linalg.pinv(np.cov(X, rowvar=False), rcond=1e-15) @ np.cov(g, rowvar=False))
+    assert hscore(X, y) == pytest.approx(ref, rel=1e-6)
+    assert hscore(X, y, device="cpu") == pytest.approx(ref, rel=1e-6)

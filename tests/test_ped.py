@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tecore
-from tecore.metrics.ped import _step, ped
+from tecore.metrics.ped import _class_stats, _step, ped
 
 
 def _data(seed, n, d, c):
@@ -33,7 +33,7 @@ def test_two_overlapping_classes_repel_symmetrically():
     # overlap = 2 - 1 = 1, move = min(0.5 * 0.1^2 * 1 * 1, 1) = 0.005 in standardised units
     Xs = np.array([[-1.5], [0.5], [-0.5], [1.5]])
     y = np.array([0, 0, 1, 1])  # class 0: {-1.5, 0.5} mean -0.5 var 1; class 1: {-0.5, 1.5} mean 0.5 var 1
-    disp = _step(Xs, y, 2, time_step=0.1, nsigma=1.0, constant=1.0)
+    disp = _step(*_class_stats(Xs, y, 2), time_step=0.1, nsigma=1.0, constant=1.0)
     np.testing.assert_allclose(disp[:, 0], [-0.005, 0.005])
     out = ped(Xs, y, mean=[0.0], std=[1.0], nsigma=1.0, max_steps=1)
     np.testing.assert_allclose(out[:, 0], Xs[:, 0] + np.array([-0.005, -0.005, 0.005, 0.005]))

@@ -88,13 +88,16 @@ class MetricSpec:
         tf = resolve(TRANSFORMS[self.transform])
 
         def composed(features, labels, *args, transform_kwargs: Mapping | None = None, **hyper):
-            refined = tf(features, labels, **dict(transform_kwargs or {}))
+            tk = dict(transform_kwargs or {})
+            if "device" in hyper:  # one device for the transform and the metric
+                tk.setdefault("device", hyper["device"])
+            refined = tf(features, labels, **tk)
             return base(refined, labels, *args, **hyper)
 
         composed.__name__ = self.name.replace("+", "_")
         composed.__doc__ = (
             f"{self.transform} feature transform followed by {self.fn}. "
-            "Hyper-parameters of the transform go in ``transform_kwargs``."
+            "Hyper-parameters of the transform go in ``transform_kwargs``; ``device=`` goes to both."
         )
         return composed
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from tecore.metrics._stats import is_torch
+
 __all__ = ["pca_scores"]
 
 
@@ -20,7 +22,7 @@ def pca_scores(X: np.ndarray, n_components: int | None) -> tuple[np.ndarray, np.
 
     Parameters
     ----------
-    X : float array (N, D); not modified.
+    X : float array (N, D), or a torch tensor (the ``device=`` path); not modified.
     n_components : number of components ``k``; clipped to ``min(N, D)``. ``None`` keeps all
         ``min(N, D)`` components.
 
@@ -33,6 +35,8 @@ def pca_scores(X: np.ndarray, n_components: int | None) -> tuple[np.ndarray, np.
     Complexity O(N D min(N, D)) for the Gram matrix plus O(min(N, D)^2 k) for the partial
     eigendecomposition.
     """
+    if is_torch(X):
+        return _pca_torch(X, n_components)
     X = np.asarray(X, dtype=np.float64)
     n, d = X.shape
     m = min(n, d)
@@ -58,3 +62,27 @@ def pca_scores(X: np.ndarray, n_components: int | None) -> tuple[np.ndarray, np.
     V = V * signs
     scores = Xc @ V
     return scores, w / denom
+
+
+def _pca_torch(X, n_components):
+    """:func:`pca_scores` for a torch tensor (the ``device=`` path): a full ``eigh`` of the
+    same Gram matrix on the tensor's device (torch has no partial one), same signs."""
+    import torch
+
+    n, d = X.shape
+    m = min(n, d)
+    k = m if n_components is None else max(1, min(int(n_components), m))
+    Xc = X - X.mean(dim=0)
+    if n >= d:
+        w, V = torch.linalg.eigh(Xc.T @ Xc)
+        w, V = w.flip(0)[:k], V.flip(1)[:, :k]
+    else:
+        w, U = torch.linalg.eigh(Xc @ Xc.T)
+        w, U = w.flip(0)[:k], U.flip(1)[:, :k]
+        s = torch.sqrt(torch.clamp(w, min=0.0))
+        V = (Xc.T @ U) / torch.where(s > 0, s, torch.ones_like(s))
+    w = torch.clamp(w, min=0.0)
+    idx = torch.argmax(torch.abs(V), dim=0)
+    signs = torch.sign(V[idx, torch.arange(V.shape[1], device=V.device)])
+    V = V * torch.where(signs == 0, torch.ones_like(signs), signs)
+    return Xc @ V, w / max(n - 1, 1)

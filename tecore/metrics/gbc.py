@@ -5,6 +5,7 @@ import numpy as np
 
 from numbers import Integral, Real
 
+from ._backend import DEVICE, backend
 from ._checks import BOOLEAN, Interval, Options, check_features_labels, validate_params
 from ._pca import pca_scores
 from ._stats import class_means, class_sums
@@ -43,7 +44,7 @@ def bhattacharyya_distance(mu1, mu2, cov1, cov2) -> float:
 
 @validate_params({"n_components": [None, Interval(Integral, 1, None)],
                   "gaussian_type": [Options(("spherical", "diagonal", "full"))],
-                  "var_floor": [Interval(Real, 0, None, closed="neither")], "official": [BOOLEAN]},
+                  "var_floor": [Interval(Real, 0, None, closed="neither")], "official": [BOOLEAN], **DEVICE},
                  method="gbc")
 def gbc(
     features,
@@ -53,6 +54,7 @@ def gbc(
     gaussian_type: str = "spherical",
     var_floor: float = 1e-4,
     official: bool = False,
+    device=None,
 ) -> float:
     r"""Gaussian Bhattacharyya Coefficient (GBC): negative total overlap of per-class Gaussians.
 
@@ -96,12 +98,17 @@ def gbc(
         which is the determinant term of a 1-dimensional Gaussian, not of
         :math:`\sigma^2 I_d` (eq. 2 gives ``d`` times that). The default uses eq. 2 exactly.
         No effect for the other types (the official code agrees with eq. 2 there).
+    device : None or a torch device
+        ``None``: numpy (the reference); a torch device (``"cuda"``, ``"cpu"``): the same
+        arithmetic in torch float64 on it (:mod:`tecore.metrics._backend`; the PCA is then a
+        full ``eigh`` of the Gram matrix, torch having no partial one).
 
     Returns
     -------
     float, higher is better.
 
-    Complexity: O(N D min(N, D)) for the PCA, O(N d) for the class statistics, O(C^2 d)
+    Complexity (the dominant call is the PCA's Gram matrix ``syrk`` at large N, its partial
+    ``eigh`` — LAPACK ``syevr``, the top ``n_components`` pairs — at large D): O(N D min(N, D)) for the PCA, O(N d) for the class statistics, O(C^2 d)
     for diagonal/spherical pairs and O(C^2 d^3) for full.
 
     Differences from the official code (google-research ``stable_transfer/transferability/
@@ -112,65 +119,70 @@ def gbc(
     * ``n_components`` larger than ``min(N, D)`` is clipped (scikit-learn raises);
     * ``"full"`` covariance is an addition.
     """
+    b = backend(device)
+    xp = b.xp
     X, y, _, C = check_features_labels(features, labels, method="GBC")
-    if n_components is not None:
-        X, _ = pca_scores(X, n_components)
-    n, d = X.shape
-    means, counts = class_means(X, y, C)
-    R = X - means[y]  # within-class residuals
+    with b.threads():
+        X = b.asarray(X)
+        yb = b.asarray(y)
+        if n_components is not None:
+            X, _ = pca_scores(X, n_components)
+        n, d = X.shape
+        means, counts = class_means(X, y, C)
+        R = X - means[yb]  # within-class residuals
 
-    if gaussian_type == "full":
-        BD = _full_pairwise(R, y, means, counts, var_floor)
-    else:
-        var = class_sums(R * R, y, C) / counts[:, None]
-        var = np.maximum(var, var_floor)
-        if gaussian_type == "spherical":
-            s = var.mean(axis=1)  # (C,)
-            S = (s[:, None] + s[None, :]) / 2
-            sq = np.sum(means**2, axis=1)
-            dist2 = np.maximum(sq[:, None] + sq[None, :] - 2 * means @ means.T, 0.0)
-            logterm = np.log(S) - 0.5 * np.log(s)[:, None] - 0.5 * np.log(s)[None, :]
-            scale = 1.0 if official else float(d)
-            BD = dist2 / S / 8 + 0.5 * scale * logterm
+        if gaussian_type == "full":
+            BD = _full_pairwise(R, yb, means, counts, var_floor, xp)
         else:
-            BD = _diag_pairwise(means, var)
-    off = ~np.eye(C, dtype=bool)
-    return float(-np.sum(np.exp(-BD[off])))
+            var = class_sums(R * R, y, C) / counts[:, None]
+            var = xp.clip(var, min=var_floor)
+            if gaussian_type == "spherical":
+                s = xp.mean(var, axis=1)  # (C,)
+                S = (s[:, None] + s[None, :]) / 2
+                sq = xp.sum(means**2, axis=1)
+                dist2 = xp.clip(sq[:, None] + sq[None, :] - 2 * means @ means.T, min=0.0)
+                logterm = xp.log(S) - 0.5 * xp.log(s)[:, None] - 0.5 * xp.log(s)[None, :]
+                scale = 1.0 if official else float(d)
+                BD = dist2 / S / 8 + 0.5 * scale * logterm
+            else:
+                BD = _diag_pairwise(means, var, xp)
+        eye = b.asarray(np.eye(C, dtype=bool))
+        return float(-xp.sum(xp.where(eye, 0.0, xp.exp(-BD))))
 
 
-def _diag_pairwise(means: np.ndarray, var: np.ndarray, chunk: int = 64) -> np.ndarray:
+def _diag_pairwise(means, var, xp, chunk: int = 64):
     C = means.shape[0]
-    logv = np.log(var)
-    BD = np.empty((C, C))
+    logv = xp.log(var)
+    rows = []
     for a in range(0, C, chunk):  # chunks over classes bound memory to chunk*C*d
         b = slice(a, min(a + chunk, C))
         S = (var[b, None, :] + var[None, :, :]) / 2
         diff2 = (means[b, None, :] - means[None, :, :]) ** 2
-        BD[b] = (np.sum(diff2 / S, axis=2) / 8
-                 + 0.5 * np.sum(np.log(S) - 0.5 * logv[b, None, :] - 0.5 * logv[None, :, :], axis=2))
-    return BD
+        rows.append(xp.sum(diff2 / S, axis=2) / 8
+                    + 0.5 * xp.sum(xp.log(S) - 0.5 * logv[b, None, :] - 0.5 * logv[None, :, :], axis=2))
+    return xp.concat(rows, axis=0)
 
 
-def _full_pairwise(R, y, means, counts, var_floor, chunk: int = 256) -> np.ndarray:
+def _full_pairwise(R, y, means, counts, var_floor, xp, chunk: int = 256):
     C, d = means.shape
-    covs = np.zeros((C, d, d))
+    covs = []
     for c in range(C):  # loop over classes (not samples)
         Rc = R[y == c]
-        covs[c] = Rc.T @ Rc / counts[c]
-    w, Q = np.linalg.eigh(covs)
-    w = np.maximum(w, var_floor)
-    covs = (Q * w[:, None, :]) @ np.transpose(Q, (0, 2, 1))
-    logdet = np.sum(np.log(w), axis=1)
+        covs.append(Rc.T @ Rc / counts[c])
+    w, Q = xp.linalg.eigh(xp.stack(covs))
+    w = xp.clip(w, min=var_floor)
+    covs = (Q * w[:, None, :]) @ xp.permute_dims(Q, (0, 2, 1))
+    logdet = xp.sum(xp.log(w), axis=1)
     iu, ju = np.triu_indices(C, 1)
-    BD = np.zeros((C, C))
+    BD = xp.zeros((C, C), dtype=means.dtype, device=getattr(means, "device", None))
     for a in range(0, iu.size, chunk):
         i, j = iu[a:a + chunk], ju[a:a + chunk]
         S = (covs[i] + covs[j]) / 2
-        L = np.linalg.cholesky(S)
+        L = xp.linalg.cholesky(S)
         diff = (means[i] - means[j])[:, :, None]
-        z = np.linalg.solve(L, diff)[:, :, 0]
-        ld = 2 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)), axis=1)
-        val = np.sum(z * z, axis=1) / 8 + 0.5 * (ld - 0.5 * logdet[i] - 0.5 * logdet[j])
+        z = xp.linalg.solve(L, diff)[:, :, 0]
+        ld = 2 * xp.sum(xp.log(xp.linalg.diagonal(L)), axis=1)
+        val = xp.sum(z * z, axis=1) / 8 + 0.5 * (ld - 0.5 * logdet[i] - 0.5 * logdet[j])
         BD[i, j] = val
         BD[j, i] = val
     return BD
