@@ -105,3 +105,18 @@ def test_gaussian_properties_and_errors():
             pactran_gaussian(X, y, **kw)
     with pytest.raises(ValueError, match="pca_variance"):
         pactran_dirichlet_gmm(X, y, pca_variance=1.5)
+
+
+def test_gmm_out_of_memory_is_a_clear_value_error(monkeypatch):
+    """The official 0.1 N components rule is infeasible at N = 50 000: an allocation failure
+    inside the mixture becomes a ValueError that says what to do, not a bare MemoryError."""
+    from sklearn.mixture import GaussianMixture
+
+    def no_memory(self, X, y=None):
+        raise MemoryError("Unable to allocate 1.86 GiB for an array with shape (50000, 5000)")
+
+    monkeypatch.setattr(GaussianMixture, "fit", no_memory)
+    X, y = blobs(n=60, d=8, c=3, seed=0)
+    for fn in (pactran_dirichlet_gmm, pactran_gamma_gmm):
+        with pytest.raises(ValueError, match="ran out of memory.*subsample"):
+            fn(X, y)

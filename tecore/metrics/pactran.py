@@ -130,8 +130,18 @@ def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=
     if n_comp < 1:
         raise ValueError(f"PACTran (GMM) needs at least 10 samples for its mixture, got {n}.")
     Z = PCA(n_components=pca_variance).fit_transform(c.X)
-    gmm = GaussianMixture(n_components=n_comp, random_state=random_state).fit(Z)
-    return gmm.predict_proba(Z)
+    try:
+        gmm = GaussianMixture(n_components=n_comp, random_state=random_state).fit(Z)
+        return gmm.predict_proba(Z)
+    except MemoryError:
+        # the official rule gives 0.1 N components: at N = 50 000, 5000 full-covariance
+        # components and an N x 5000 float64 posterior matrix per EM step
+        raise ValueError(
+            f"PACTran (GMM) ran out of memory: the official rule fits {n_comp} mixture components "
+            f"(0.1 N) to {n} samples ({Z.shape[1]} PCA dimensions), an {n} x {n_comp} posterior "
+            "matrix per EM step. Score a stratified subsample of the target (a few thousand "
+            "samples), or use pactran_dirichlet / pactran_gamma on source probabilities."
+        ) from None
 
 
 @validate_params(_GMM, method="pactran_dirichlet_gmm")
