@@ -81,7 +81,9 @@ def test_papermill_offline_chapter_on_a_user_imagefolder(tmp_path):
                             "metrics": ["logme", "gbc", "lp_fu"], "per_class": 10, "test_per_class": 6,
                             "image_size": 64, "n_boot": 50, "finetune_csv": None,
                             "cache_dir": str(tmp_path / "cache")})
-    text = "\n".join(o.get("text", "") for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
+    # printed text and rendered tables (HTML display data) alike
+    text = "\n".join(o.get("text", "") + "".join(str(v) for v in o.get("data", {}).values())
+                     for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
     assert "mydata" in text and "lp_fu" in text and "logme" in text
 
 
