@@ -264,27 +264,21 @@ if "dataset" in results:
 # %%
 if "dataset" in experiments:
     sizes = medical.source_sizes()
-    auc_wide = medical.auc("dataset").pivot(index="model", columns="target", values="truth").loc[:, targets]
-    auc_wide = auc_wide.reindex([m for m in sizes.index if m in auc_wide.index])
-    fig4 = pd.concat([sizes.reindex(auc_wide.index), auc_wide], axis=1)
+    fig4, size_stats = medical.fig4(targets)
+    auc_wide = fig4.drop(columns="train_images")
     best = (auc_wide == auc_wide.max()).to_numpy()
     display.show(fig4, highlight=[[False, *row] for row in best],
                  caption="the paper's Fig. 4: test AUC after fine-tuning ResNet-18 from each source (rows, "
                          "smallest training set first) on each target")
     # the paper's example (Juodelyte et al., text on Fig. 4): Breast, 546 training images, against OrganS
-    others = [t for t in targets if t not in ("breastmnist", "organsmnist")]
-    b_wins = int((auc_wide.loc["breastmnist", others] > auc_wide.loc["organsmnist", others]).sum())
     display.glue("medical_breast_size", int(sizes["breastmnist"]), fmt=",d")
     display.glue("medical_organs_size", int(sizes["organsmnist"]), fmt=",d")
-    display.glue("medical_breast_wins", b_wins, fmt="d")
-    display.glue("medical_breast_n", len(others), fmt="d")
-    mean_auc = fig4.drop(columns="train_images").mean(axis=1)
-    single = [m for m in fig4.index if m.endswith("mnist") and m != "medmnist"]  # single MedMNIST sources
-    display.glue("medical_size_rho", float(mean_auc.corr(fig4["train_images"], method="spearman")), fmt=".2f")
-    display.glue("medical_size_rho_single", float(mean_auc[single].corr(fig4.loc[single, "train_images"],
-                                                                        method="spearman")), fmt=".2f")
-    display.glue("medical_n_sources", len(fig4), fmt="d")
-    display.glue("medical_n_single", len(single), fmt="d")
+    display.glue("medical_breast_wins", size_stats["breast_wins"], fmt="d")
+    display.glue("medical_breast_n", size_stats["breast_n"], fmt="d")
+    display.glue("medical_size_rho", size_stats["rho"], fmt=".2f")
+    display.glue("medical_size_rho_single", size_stats["rho_single"], fmt=".2f")
+    display.glue("medical_n_sources", size_stats["n_sources"], fmt="d")
+    display.glue("medical_n_single", size_stats["n_single"], fmt="d")
 
 # %% [markdown]
 # Breast ({glue:md}`medical_breast_size` training images) beats OrganS

@@ -78,3 +78,15 @@ def test_medical_source_sizes_order_fig4():
     assert M.source_sizes("pathmnist")["medmnist"] == sizes["medmnist"] - sizes["pathmnist"]
     with pytest.raises(ValueError, match="target='imagenet'"):
         M.source_sizes("imagenet")
+
+
+def test_medical_fig4_table_and_size_statistics():
+    table, st = M.fig4()
+    assert list(table.index) == [m for m in M.source_sizes().index if m in table.index]  # smallest first
+    assert table["train_images"].is_monotonic_increasing
+    # the paper's example (text on Fig. 4): Breast beats OrganS on 7 of the 9 other targets
+    assert (st["breast_wins"], st["breast_n"]) == (7, 9)
+    assert st["n_single"] == 12 and st["n_sources"] == len(table) > st["n_single"]
+    assert -1 <= st["rho"] <= 1 and -1 <= st["rho_single"] <= 1
+    sub, st2 = M.fig4(["breastmnist", "pneumoniamnist"])
+    assert list(sub.columns) == ["train_images", "breastmnist", "pneumoniamnist"] and st2["breast_n"] == 1

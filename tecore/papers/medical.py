@@ -28,6 +28,7 @@ __all__ = [
     "tau_table",
     "rank_methods",
     "source_sizes",
+    "fig4",
 ]
 
 #: the 11 target datasets (owned by :data:`tecore.data.MEDICAL_TARGETS`)
@@ -215,3 +216,33 @@ def source_sizes(target: str | None = None) -> pd.Series:
     sizes["medmnist"] = sum(sizes.values()) - (sizes[target] if target is not None else 0)
     sizes.update(_OTHER_SOURCE_SIZES)
     return pd.Series(sizes, name="train_images").rename_axis("source").sort_values(kind="stable")
+
+
+def fig4(targets=None) -> tuple[pd.DataFrame, dict]:
+    """The medical paper's Fig. 4 from the published dataset experiment: test AUC after
+    fine-tuning from each source (rows, smallest training set first, with its
+    ``train_images``) on each target (columns, ``targets`` or the paper's 11 :data:`TARGETS`), and the numbers the
+    chapter quotes about it:
+
+    * ``breast_wins`` / ``breast_n``: targets (other than the two) on which the Breast source
+      (546 training images) beats OrganS, the paper's example;
+    * ``rho`` / ``rho_single``: Spearman's rho between training-set size and mean AUC over all
+      sources / over the single MedMNIST sources (``n_sources`` / ``n_single``).
+    """
+    sizes = source_sizes()
+    wide = auc("dataset").pivot(index="model", columns="target", values="truth")
+    wide = wide.loc[:, list(targets if targets is not None else TARGETS)]
+    wide = wide.reindex([m for m in sizes.index if m in wide.index])
+    table = pd.concat([sizes.reindex(wide.index), wide], axis=1)
+    others = [t for t in wide.columns if t not in ("breastmnist", "organsmnist")]
+    mean_auc = wide.mean(axis=1)
+    single = [m for m in table.index if m.endswith("mnist") and m != "medmnist"]
+    stats = {
+        "breast_wins": int((wide.loc["breastmnist", others] > wide.loc["organsmnist", others]).sum()),
+        "breast_n": len(others),
+        "rho": float(mean_auc.corr(table["train_images"], method="spearman")),
+        "rho_single": float(mean_auc[single].corr(table.loc[single, "train_images"], method="spearman")),
+        "n_sources": len(table),
+        "n_single": len(single),
+    }
+    return table, stats
