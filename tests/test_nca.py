@@ -24,6 +24,35 @@ def test_lp_matches_official(seed, n, d, c, expected):
     assert lp(X, y) == pytest.approx(expected, rel=1e-6)
 
 
+def _sklearn_lp(X, y, k):
+    """The official LP_Score pipeline with scikit-learn's own NCA init, one BLAS thread."""
+    from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        Z = NeighborhoodComponentsAnalysis(n_components=k, random_state=42).fit(X, y).transform(X)
+    prob = KNeighborsClassifier(n_neighbors=5).fit(Z, y).predict_proba(Z)
+    return prob[np.arange(len(y)), y].mean()
+
+
+@pytest.mark.parametrize("seed,n,d,c,k", [(0, 240, 30, 12, 5), (1, 64, 100, 8, 6), (2, 150, 150, 16, 10)])
+def test_lda_init_equals_scikit_learn(seed, n, d, c, k):
+    # n_components <= C - 1: NCA's init="auto" is LDA, which tecore computes from a Gram
+    # eigendecomposition (N >= D and N < D branches); equal up to row signs
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from tecore.metrics.nca import _lda_init
+
+    X, y = _data(seed, n, d, c, shift=0.2)
+    X0 = X.copy()
+    A = _lda_init(X, y, k)
+    np.testing.assert_array_equal(X, X0)
+    B = LinearDiscriminantAnalysis(n_components=k).fit(X, y).scalings_.T[:k]
+    A = A * np.sign(np.sum(A * B, axis=1))[:, None]
+    np.testing.assert_allclose(A, B, rtol=0, atol=1e-9 * np.abs(B).max())
+    assert lp(X, y, n_components=k) == pytest.approx(_sklearn_lp(X, y, k), abs=1e-12)
+    np.testing.assert_array_equal(X, X0)
+
+
 def test_lp_hand_case_and_leave_one_out():
     # two tight, far-apart pairs: every 1-NN (self) and leave-one-out neighbour agrees
     X = np.array([[0.0, 0], [0.1, 0], [10, 10], [10.1, 10]])
