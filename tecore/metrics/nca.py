@@ -68,6 +68,12 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
     better. The paper writes a sum over samples; the official code (and tecore) divide by N,
     which does not change rankings within a target.
 
+    Where scikit-learn's ``init="auto"`` picks LDA (``n_components <= C - 1``, as at
+    C > 50), tecore computes that same LDA map from an eigendecomposition of the within-class
+    Gram matrix (min(N, D) sized) instead of scikit-learn's full SVD of the N x D data, and
+    passes it to NCA as ``init`` (equal to scikit-learn's up to row signs, which neither NCA's
+    loss nor the k-NN sees; tested). At N = 3000, D = 2048 that SVD was 90% of the time.
+
     Complexity: NCA is O(n_fit^2 D) time and O(n_fit^2) memory per iteration, n_fit =
     min(N, ``max_fit_samples``) — seconds for a few thousand samples; the k-NN step is
     O(N^2 n_components) time in chunks.
