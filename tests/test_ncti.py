@@ -122,3 +122,28 @@ def test_bad_input_raises_clear_error(n, bad):
 def test_fewer_dimensions_than_components_is_clipped():
     X, y = _data(7, 200, 10, 3, 0.6, 2.0)  # D=10 < 64: the official PCA(64) raises
     assert ncti_terms(X, y) == pytest.approx(ncti_terms(X, y, n_components=10), rel=1e-12)
+
+
+def test_nuclear_norm_by_gram_equals_svd():
+    """The terms' nuclear norms come from the smaller Gram matrix's eigenvalues: equal to the
+    SVD's sum of singular values (tall, wide, rank-deficient, one-hot-like posteriors)."""
+    from tecore.metrics.ncti import _nuclear_norm
+
+    r = np.random.default_rng(0)
+    P = np.full((50, 6), 1e-9)
+    P[np.arange(50), r.integers(0, 6, 50)] = 1.0
+    for A in (r.normal(size=(200, 7)), r.normal(size=(5, 40)), r.normal(size=(30, 3)) @ r.normal(size=(3, 9)), P):
+        assert _nuclear_norm(A) == pytest.approx(np.linalg.norm(A, ord="nuc"), rel=1e-9)
+
+
+def test_float32_features_read_in_place():
+    """float32 features are not copied to float64 before the centring: the same terms as
+    their float64 copy, and the caller's array untouched."""
+    r = np.random.default_rng(3)
+    y = np.arange(300) % 6
+    X = (r.normal(size=(300, 80)) + y[:, None] * 0.3).astype(np.float32)
+    keep = X.copy()
+    t32 = ncti_terms(X, y, n_components=20)
+    assert t32 == ncti_terms(X.astype(np.float64), y, n_components=20)
+    np.testing.assert_array_equal(X, keep)
+    assert X.flags.writeable

@@ -116,9 +116,14 @@ def _refuse_mixed_label_types(values, name: str) -> None:
         )
 
 
-def _as_2d_float(a, *, name: str, dtype) -> np.ndarray:
+def _as_2d_float(a, *, name: str, dtype, copy: bool = True) -> np.ndarray:
+    """``a`` as a 2-D finite float array of ``dtype``: a fresh copy, or with ``copy=False``
+    the caller's array itself when it already has that dtype, as a read-only view."""
     try:
-        X = np.array(a, dtype=dtype, copy=True)
+        X = np.array(a, dtype=dtype, copy=True) if copy else np.asarray(a, dtype=dtype)
+        if not copy and isinstance(a, np.ndarray) and np.shares_memory(X, a):
+            X = X.view()
+            X.flags.writeable = False
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
     if X.ndim != 2:
@@ -128,7 +133,9 @@ def _as_2d_float(a, *, name: str, dtype) -> np.ndarray:
         )
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}).")
-    if not np.all(np.isfinite(X)):
+    # one sum over all entries (NaN and inf propagate; no N x D boolean temporary); only
+    # when it is not finite (bad entries, or an overflow of the sum) the entries are checked
+    if not np.isfinite(np.add.reduce(X, axis=None)) and not np.all(np.isfinite(X)):
         bad = int(np.count_nonzero(~np.isfinite(X).all(axis=1)))
         raise ValueError(
             f"{name} contain NaN or inf in {bad} sample(s); remove those samples or fix the "
@@ -145,13 +152,16 @@ def check_features_labels(
     min_per_class: int = 1,
     dtype=np.float64,
     method: str = "this metric",
+    copy: bool = True,
 ) -> Checked:
     """Validate ``features`` (N, D) and ``labels`` (N,) for a feature-based metric.
 
     Returns a :class:`Checked` with a float copy of the features (the caller's array is
-    never touched) and labels encoded to ``0..C-1``.
+    never touched; with ``copy=False``, for a metric that only reads them, the caller's
+    array itself as a read-only view when it already has ``dtype``) and labels encoded to
+    ``0..C-1``.
     """
-    X = _as_2d_float(features, name="features", dtype=dtype)
+    X = _as_2d_float(features, name="features", dtype=dtype, copy=copy)
     y, classes = encode_labels(labels)
     if X.shape[0] != y.shape[0]:
         raise ValueError(
