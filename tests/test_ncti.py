@@ -147,3 +147,26 @@ def test_float32_features_read_in_place():
     assert t32 == ncti_terms(X.astype(np.float64), y, n_components=20)
     np.testing.assert_array_equal(X, keep)
     assert X.flags.writeable
+
+
+@pytest.mark.parametrize("n,d,c", [(300, 40, 5), (600, 30, 3), (400, 64, 12)])
+def test_closed_form_lda_equals_sklearn(n, d, c):
+    """The svd-solver LDA on the PCA scores (Gram eigendecomposition instead of the N x d
+    SVD) gives scikit-learn's posteriors and projection (up to column signs) to 1e-10; a
+    rank-deficient input and two classes go to scikit-learn itself."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    from tecore.metrics.ncti import _lda_svd
+
+    r = np.random.default_rng(n + c)
+    y = np.arange(n) % c
+    Z = r.normal(size=(n, d)) @ r.normal(size=(d, d)) + r.normal(size=(c, d))[y] * 2
+    clf = LinearDiscriminantAnalysis(solver="svd")
+    H, P = clf.fit_transform(Z, y), clf.predict_proba(Z)
+    H2, P2 = _lda_svd(Z, y, c)
+    np.testing.assert_allclose(P2, P, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.abs(H2), np.abs(H), rtol=1e-9, atol=1e-10 * np.abs(H).max())
+    Zd = Z.copy()
+    Zd[:, 1] = Zd[:, 0]  # collinear: scikit-learn's rank decision is kept
+    assert _lda_svd(Zd, y, c) is None
+    assert _lda_svd(Z[y < 2], y[y < 2], 2) is None

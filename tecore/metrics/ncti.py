@@ -117,15 +117,20 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
             "the PCA has no variance and the discriminant is undefined; check the extraction."
         )
     s = max(float(np.exp(-ev[:n_shrinkage_components].sum())), 1e-10)
-    if s == 1e-10:
-        clf = LinearDiscriminantAnalysis(solver="svd")
+    fast = _lda_svd(Z, y, C) if s == 1e-10 else None
+    if fast is not None:
+        H, P = fast
     else:
-        clf = LinearDiscriminantAnalysis(solver="eigen", shrinkage=s)
+        if s == 1e-10:
+            clf = LinearDiscriminantAnalysis(solver="svd")
+        else:
+            clf = LinearDiscriminantAnalysis(solver="eigen", shrinkage=s)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Variables are collinear")
         try:
-            H = clf.fit_transform(Z, y)
-            P = clf.predict_proba(Z)
+            if fast is None:
+                H = clf.fit_transform(Z, y)
+                P = clf.predict_proba(Z)
         except LinAlgError:
             raise ValueError(
                 "ncti: the within-class covariance of the PCA scores is singular (constant or "
@@ -143,6 +148,55 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
     for c in range(C):  # loop over classes, not samples
         nuc += _nuclear_norm(P[order[bounds[c]:bounds[c + 1]]])
     return {"seli": seli, "ncc": ncc, "vc": float(np.log(nuc))}
+
+
+def _lda_svd(Z: np.ndarray, y: np.ndarray, C: int, tol: float = 1e-4):
+    """scikit-learn's ``LinearDiscriminantAnalysis(solver="svd").fit(Z, y)`` followed by
+    ``transform(Z)`` and ``predict_proba(Z)`` (the official call when the shrinkage hits its
+    floor), with the within-class SVD of the N x d scaled residuals replaced by the
+    eigendecomposition of their d x d Gram matrix and the class sums by one sparse product:
+    ``(H, P)``, equal to scikit-learn's to ~1e-12 (up to the signs of H's columns, which no
+    term depends on). ``None`` where that is not guaranteed (fewer than 3 classes, the
+    within-class Gram matrix not well conditioned or near scikit-learn's rank threshold
+    ``tol``): the caller then runs scikit-learn itself.
+
+    The steps are scikit-learn's ``_solve_svd`` (1.x): priors = class frequencies, the
+    residuals scaled by their standard deviations and sqrt(1/N), ``scalings = V / std / S``,
+    the between-class SVD of the weighted centred means, ``coef``, ``intercept``, then
+    ``(Z - xbar) @ scalings_`` and the softmax of the decision function."""
+    from scipy import sparse
+
+    n, d = Z.shape
+    if C < 3 or n <= C:
+        return None
+    counts = np.bincount(y, minlength=C)
+    priors = counts / float(n)
+    ind = sparse.csr_array((np.ones(n), (y, np.arange(n))), shape=(C, n))
+    means = (ind @ Z) / counts[:, None]
+    Xc = Z - means[y]
+    std = Xc.std(axis=0)
+    std[std == 0] = 1.0
+    W = (Xc.T @ Xc) / (n * np.outer(std, std))  # Gram of sqrt(1/N) Xc / std
+    lam, V = np.linalg.eigh(W)
+    if not (lam[0] > 1e-8 * lam[-1] and lam[0] > (10 * tol) ** 2):
+        return None  # rank-deficient or ill-conditioned: scikit-learn's SVD decides
+    S, Vt = np.sqrt(lam[::-1]), V[:, ::-1].T
+    scalings = (Vt / std).T / S
+    xbar = priors @ means
+    Xb = (np.sqrt((n * priors) / (C - 1)) * (means - xbar).T).T @ scalings
+    _, S2, Vt2 = np.linalg.svd(Xb, full_matrices=False)
+    rank = int(np.sum(S2 > tol * S2[0]))
+    scalings_ = scalings @ Vt2.T[:, :rank]
+    coef = (means - xbar) @ scalings_
+    intercept = -0.5 * np.sum(coef ** 2, axis=1) + np.log(priors)
+    coef_ = coef @ scalings_.T
+    intercept -= xbar @ coef_.T
+    H = ((Z - xbar) @ scalings_)[:, :min(C - 1, d)]
+    P = Z @ coef_.T + intercept
+    P -= P.max(axis=1, keepdims=True)
+    np.exp(P, out=P)
+    P /= P.sum(axis=1, keepdims=True)
+    return H, P
 
 
 def _nuclear_norm(A: np.ndarray) -> float:
