@@ -92,6 +92,17 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
     loaded 2-core machine, one thread), O(N d^2 + N C d) for the LDA and
     O(sum_c n_c C min(n_c, C)) for the class nuclear norms.
 
+    Speed: float32 features are read in place and centred in float64 in one pass (the same
+    numbers as a float64 copy). When the shrinkage hits its floor (the usual case: the
+    official ``solver="svd"``) the LDA is computed in closed form on the PCA scores
+    (:func:`_lda_svd`: scikit-learn's steps with the N x d SVD replaced by a d x d Gram
+    eigendecomposition; equal to scikit-learn to ~1e-14; scikit-learn itself when the
+    within-class scatter is rank-deficient or C < 3), and ``seli``'s nuclear norm comes from
+    a (C-1) x (C-1) Gram matrix. N = 50 000, D = 768, C = 100, one thread, loaded machine:
+    1.95 s -> 1.14 s (official 0.87 s), of which the PCA (Gram, partial eigh, scores)
+    ~0.9 s and the class nuclear norms ~0.15 s (an SVD each: the posteriors' small singular
+    values need it).
+
     Differences from the official code: the PCA is exact, in float64 (the official
     ``PCA(n_components=64)`` uses scikit-learn's ``svd_solver="auto"``, which for inputs
     larger than 500 x 500 is a *randomized* SVD with no fixed seed, so the official terms

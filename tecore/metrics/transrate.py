@@ -104,8 +104,12 @@ def transrate(features, labels, *, eps: float = 1e-4, device=None) -> float:
     Features of any scale give a finite value, independent of the row order (tllib's
     ``slogdet`` of the unscaled Gram matrix overflows for entries above ~1e150).
 
-    Speed: one Gram matrix per coding rate (``syrk``; the full N x D one is the dominant
-    call), each log-determinant by Cholesky. **float32 features** (what extractors give)
+    Speed: the features are read in place, centred and put in class order in one pass
+    (no float64 copy of float32 features); one Gram matrix per coding rate (``syrk``; the
+    full N x D one is the dominant call), each log-determinant by an in-place LAPACK
+    Cholesky (``dpotrf``). These C + 1 ``syrk`` and C + 1 Cholesky calls are the whole
+    cost (N = 50 000, D = 768, C = 100, one thread: 0.29 s full Gram, 0.25 s class Gram
+    matrices, 0.2 s class factorisations, ~0.05 s the rest). **float32 features** (what extractors give)
     get float32 Gram matrices — centred in float64 first, factorised in float64 — the
     precision of tllib run on the same features (its whole computation is float32): the
     value moves by ~1e-8 to ~1e-6 relative against float64 Gram matrices (tested to 1e-5;
