@@ -109,7 +109,7 @@ def transrate(features, labels, *, eps: float = 1e-4, device=None) -> float:
     full N x D one is the dominant call), each log-determinant by an in-place LAPACK
     Cholesky (``dpotrf``). These C + 1 ``syrk`` and C + 1 Cholesky calls are the whole
     cost (N = 50 000, D = 768, C = 100, one thread: 0.29 s full Gram, 0.25 s class Gram
-    matrices, 0.2 s class factorisations, ~0.05 s the rest). **float32 features** (what extractors give)
+    matrices, 0.2 s class factorisations, of ~0.8 s in all). **float32 features** (what extractors give)
     get float32 Gram matrices — centred in float64 first, factorised in float64 — the
     precision of tllib run on the same features (its whole computation is float32): the
     value moves by ~1e-8 to ~1e-6 relative against float64 Gram matrices (tested to 1e-5;
