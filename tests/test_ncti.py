@@ -170,3 +170,21 @@ def test_closed_form_lda_equals_sklearn(n, d, c):
     Zd[:, 1] = Zd[:, 0]  # collinear: scikit-learn's rank decision is kept
     assert _lda_svd(Zd, y, c) is None
     assert _lda_svd(Z[y < 2], y[y < 2], 2) is None
+
+
+def test_read_only_features_every_path():
+    """The caller's array is read in place, never written: a read-only array works on the
+    numpy and the torch path, without torch's non-writable-array warning."""
+    import warnings
+
+    pytest.importorskip("torch")
+    r = np.random.default_rng(4)
+    y = np.arange(200) % 4
+    X = r.normal(size=(200, 30)) + y[:, None]
+    X.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = ncti_terms(X, y, n_components=10)
+        b = ncti_terms(X, y, n_components=10, device="cpu")
+    for k in a:
+        assert b[k] == pytest.approx(a[k], rel=1e-8)

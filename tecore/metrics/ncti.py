@@ -121,7 +121,7 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
     if device is None:
         Z, ev = pca_scores(X, n_components)
     else:
-        Z, ev = _pca_scores_on(np.asarray(X, dtype=np.float64), n_components, device)
+        Z, ev = _pca_scores_on(np.array(X, dtype=np.float64), n_components, device)  # writable for torch
     if not ev.sum() > 0:
         raise ValueError(
             "ncti: the features are constant (every sample has the same feature vector), so "
