@@ -128,7 +128,7 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
             "the PCA has no variance and the discriminant is undefined; check the extraction."
         )
     s = max(float(np.exp(-ev[:n_shrinkage_components].sum())), 1e-10)
-    fast = _lda_svd(Z, y, C) if s == 1e-10 else None
+    fast = _lda_svd(Z, y, C) if s == 1e-10 else None  # the official solver="svd", closed form
     if fast is not None:
         H, P = fast
     else:
@@ -136,19 +136,18 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
             clf = LinearDiscriminantAnalysis(solver="svd")
         else:
             clf = LinearDiscriminantAnalysis(solver="eigen", shrinkage=s)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Variables are collinear")
-        try:
-            if fast is None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Variables are collinear")
+            try:
                 H = clf.fit_transform(Z, y)
                 P = clf.predict_proba(Z)
-        except LinAlgError:
-            raise ValueError(
-                "ncti: the within-class covariance of the PCA scores is singular (constant or "
-                "duplicated features within every class; explained variance "
-                f"{float(ev.sum()):.3g}), so scikit-learn's discriminant cannot be fitted. "
-                "Remove constant features or use more varied samples per class."
-            ) from None
+            except LinAlgError:
+                raise ValueError(
+                    "ncti: the within-class covariance of the PCA scores is singular (constant or "
+                    "duplicated features within every class; explained variance "
+                    f"{float(ev.sum()):.3g}), so scikit-learn's discriminant cannot be fitted. "
+                    "Remove constant features or use more varied samples per class."
+                ) from None
     H = H - H.mean(axis=0, keepdims=True)
     seli = _nuclear_norm(H) if H.size else 0.0
     n = Z.shape[0]
