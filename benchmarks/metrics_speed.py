@@ -371,15 +371,19 @@ def _bound_parc_rdm(xp, X):
 
 
 def _bound_pca64(xp, X):
-    """Exact PCA to 64 components: the Gram matrix and its leading 64 eigenpairs (scipy's
-    partial ``eigh``, as ``tecore.metrics._pca``; torch: the full ``eigh``)."""
+    """Exact PCA to 64 components: the Gram matrix, its leading 64 eigenpairs (scipy's
+    partial ``eigh``, as ``tecore.metrics._pca``; torch: the full ``eigh``) and the scores,
+    the PCA's output (N >= D: the N x D x 64 product ``X V``; N < D: ``U sqrt(w)``, free)."""
     G = _gram(xp, X)
     if isinstance(G, np.ndarray):
         from scipy import linalg
 
         m = G.shape[0]
-        return linalg.eigh(G, subset_by_index=[max(m - 64, 0), m - 1], driver="evr")
-    return xp.linalg.eigh(G)
+        w, V = linalg.eigh(G, subset_by_index=[max(m - 64, 0), m - 1], driver="evr")
+    else:
+        w, V = xp.linalg.eigh(G)
+        w, V = w[-64:], V[:, -64:]
+    return X @ V if X.shape[0] >= X.shape[1] else V * xp.sqrt(xp.clip(w, 0.0, None))
 
 
 #: metric -> (bound function (xp, float64 features) -> array, what it is). Picked from each
@@ -402,10 +406,12 @@ BOUNDS: dict[str, tuple[Callable, str]] = {
     "sfda": (_bound_gram_cholesky, "Gram + cholesky"),
     # ETran (shrinkage LDA term): scatter XᵀX and a D x D solve
     "etran": (_bound_gram_cholesky, "Gram + cholesky"),
-    # NCTI: exact PCA to 64 dims (Gram + partial eigh), then small per-class problems
-    "ncti": (_bound_pca64, "PCA to 64: Gram + partial eigh"),
-    # GBC: exact PCA to 64 dims (Gram + eigh); the per-class 64 x 64 covariances are small
-    "gbc": (_bound_pca64, "PCA to 64: Gram + partial eigh"),
+    # NCTI: exact PCA to 64 dims (Gram + partial eigh + the scores, which any PCA must
+    # compute: N x D x 64), then the LDA on the scores and small per-class problems
+    "ncti": (_bound_pca64, "PCA to 64: Gram + partial eigh + scores"),
+    # GBC: exact PCA to 64 dims (Gram + partial eigh + scores); the per-class 64 x 64
+    # covariances are small
+    "gbc": (_bound_pca64, "PCA to 64: Gram + partial eigh + scores"),
     # PARC: the N x N feature RDM on the capped sample (N <= 15000) of 32 PCA dims
     "parc": (_bound_parc_rdm, f"N x N RDM product (N <= {PARC_CAP}, {PARC_DIMS} dims)"),
 }

@@ -171,6 +171,35 @@ if runs is not None:
     display.show(ceil, index=False, caption="the ceiling: τw between single-seed ground truths")
 
 # %% [markdown]
+# Would more seeds lift it? The same agreement between one seed and the mean of the other two
+# ("1 vs 2"), next to "1 vs 1": if averaging seeds on one side barely helps, the models of the
+# zoo differ by less than the run-to-run noise of fine-tuning, and more seeds alone will not
+# reach a ceiling of 0.8: the pool needs models further apart.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+if runs is not None:
+    by_seeds = benchmark.ceiling_by_seeds(runs)
+    by_seeds = by_seeds[by_seeds.target.isin(result.settings["targets"])]
+    grow = by_seeds.assign(seeds=by_seeds.seeds_a.astype(str) + " vs " + by_seeds.seeds_b.astype(str)).pivot(
+        index="target", columns="seeds", values="ceiling")
+    display.show(grow, caption="the ceiling against the number of seeds on each side (mean over the disjoint "
+                               "seed-set pairs)")
+    if {"1 vs 1", "1 vs 2"} <= set(grow.columns):
+        up = grow["1 vs 2"] - grow["1 vs 1"]
+        display.glue("ceiling_gain", ", ".join(f"{t} {d:+.2f}" for t, d in up.items()))
+        display.glue("n_ceiling_up", int((up > 0.05).sum()), fmt="d")
+        display.glue("n_ceiling_targets", len(up), fmt="d")
+if runs is None or not {"1 vs 1", "1 vs 2"} <= set(grow.columns):
+    display.glue("ceiling_gain", "not measured (fewer than three seeds)")
+    display.glue("n_ceiling_up", "–")
+    display.glue("n_ceiling_targets", "–")
+
+# %% [markdown]
+# From "1 vs 1" to "1 vs 2" the ceiling changes by {glue:md}`ceiling_gain`: it rises by more
+# than 0.05 on {glue:md}`n_ceiling_up` of {glue:md}`n_ceiling_targets` targets.
+
+# %% [markdown]
 # ## Every metric against the ground truth
 #
 # $\tau_w$ of every metric per target with its 95 % bootstrap interval over models, against

@@ -15,7 +15,7 @@ Everything here runs offline on a CPU (the ``offline`` chapter, ``groundtruth/of
   :data:`PROTOCOL` (:func:`run_finetune`, stored in ``groundtruth/offline_bench.csv``), reduced
   by :func:`ground_truth`; its reliability, the **ceiling** of any metric's weighted tau, by
   :func:`ceiling` (weighted tau between the ground truths of disjoint seed sets, Agostinelli
-  et al., ECCV 2022);
+  et al., ECCV 2022), and by :func:`ceiling_by_seeds` how it grows with the seeds averaged;
 * **claims** — :func:`claims`: the small-scale versions of PED, medical (LP x FU), GBC, ITM and
   LEEP claims, each with a verdict computed from the tables.
 """
@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ZOOS", "TARGETS", "IMAGE_SIZE", "PROTOCOL", "RESULTS", "models", "model_groups",
-           "target_splits", "factory", "run_finetune", "read_results", "ground_truth", "ceiling", "claims",
+           "target_splits", "factory", "run_finetune", "read_results", "ground_truth", "ceiling", "ceiling_by_seeds",
+           "claims",
            "VERDICTS"]
 
 ZOOS = ("offline", "offline-trained")
@@ -250,6 +251,48 @@ def ceiling(results=RESULTS) -> pd.DataFrame:
             rows.append({"target": t, "n_models": n_models, "n_seeds": len(seeds), "ceiling": float(np.mean(vals)),
                          "ceiling_min": float(np.min(vals)), "ceiling_max": float(np.max(vals))})
     return pd.DataFrame(rows, columns=["target", "n_models", "n_seeds", "ceiling", "ceiling_min", "ceiling_max"])
+
+
+def ceiling_by_seeds(results=RESULTS, *, max_seeds: int = 8) -> pd.DataFrame:
+    """How the ceiling grows with the number of seeds: weighted tau between the ground
+    truths of every pair of disjoint seed sets ``A``, ``B`` (``|A| <= |B|``, each ground truth
+    chosen by the protocol's rule on its own seeds), grouped by the sizes of the two sets.
+
+    With 3 seeds: "1 vs 1" (the :func:`ceiling`) and "1 vs 2" (one seed against the mean of
+    the other two). If the agreement does not rise from "1 vs 1" to "1 vs 2", more seeds will
+    not lift the ceiling much: the models differ by less than the run-to-run noise of the
+    fine-tuning, whatever the number of seeds — a property of the zoo, not of the budget.
+
+    Returns ``target, seeds_a, seeds_b, n_pairs, n_models, ceiling`` (mean over the pairs),
+    ``ceiling_min``, ``ceiling_max``; only targets with >= 3 models complete in both sets.
+    ``max_seeds`` caps the seeds used (the number of set pairs grows as 3^seeds).
+    """
+    from tecore.evaluate import weighted_tau
+
+    df = read_results(results)
+    seeds = sorted(df["cfg_seed"].unique())[:max_seeds] if len(df) else []
+    sets = [c for k in range(1, len(seeds)) for c in itertools.combinations(seeds, k)]
+    truths = {s: ground_truth(df, seeds=list(s)) for s in sets}
+    rows = []
+    for t in sorted(df["dataset"].unique()) if len(df) else []:
+        vals: dict[tuple[int, int], list[float]] = {}
+        n_models: dict[tuple[int, int], int] = {}
+        for a, b in itertools.combinations(sets, 2):
+            if set(a) & set(b) or len(a) > len(b):
+                continue
+            ga = truths[a][truths[a].target == t].set_index("model")["truth"]
+            gb = truths[b][truths[b].target == t].set_index("model")["truth"]
+            common = ga.index.intersection(gb.index)
+            if len(common) >= 3:
+                key = (len(a), len(b))
+                vals.setdefault(key, []).append(weighted_tau(ga[common].to_numpy(), gb[common].to_numpy()))
+                n_models[key] = max(n_models.get(key, 0), len(common))
+        for (ka, kb), v in sorted(vals.items()):
+            rows.append({"target": t, "seeds_a": ka, "seeds_b": kb, "n_pairs": len(v), "n_models": n_models[(ka, kb)],
+                         "ceiling": float(np.mean(v)), "ceiling_min": float(np.min(v)),
+                         "ceiling_max": float(np.max(v))})
+    return pd.DataFrame(rows, columns=["target", "seeds_a", "seeds_b", "n_pairs", "n_models", "ceiling",
+                                       "ceiling_min", "ceiling_max"])
 
 
 # ------------------------------------------------------------------------------------ claims

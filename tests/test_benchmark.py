@@ -63,6 +63,24 @@ def test_ceiling_is_one_without_noise_and_drops_with_it():
     assert (noisy.ceiling < 0.9).all() and (noisy.ceiling_min <= noisy.ceiling).all()
 
 
+def test_ceiling_by_seeds_pairs_disjoint_seed_sets_and_grows_with_seeds():
+    q = {f"m{i}": 0.5 + 0.01 * i for i in range(30)}
+    clean = benchmark.ceiling_by_seeds(_grid(q))
+    assert clean[["seeds_a", "seeds_b", "n_pairs"]].drop_duplicates().values.tolist() == [[1, 1, 3], [1, 2, 3]]
+    assert clean.ceiling.tolist() == pytest.approx([1.0] * 4)
+    df = _grid(q, noise=0.03, rng=np.random.default_rng(1))
+    by = benchmark.ceiling_by_seeds(df)
+    one = by[(by.seeds_a == 1) & (by.seeds_b == 1)].set_index("target")
+    # the "1 vs 1" rows are the ceiling()
+    np.testing.assert_allclose(one.ceiling, benchmark.ceiling(df).set_index("target").ceiling)
+    two = by[(by.seeds_a == 1) & (by.seeds_b == 2)].set_index("target")
+    assert (two.ceiling > one.ceiling).all()  # averaging two seeds removes noise from one side
+    assert (by.ceiling_min <= by.ceiling).all() and (by.ceiling <= by.ceiling_max).all()
+    four = benchmark.ceiling_by_seeds(_grid(q, noise=0.03, seeds=(0, 1, 2, 3)))
+    assert {(a, b) for a, b in zip(four.seeds_a, four.seeds_b)} == {(1, 1), (1, 2), (1, 3), (2, 2)}
+    assert four[(four.seeds_a == 2) & (four.seeds_b == 2)].n_pairs.tolist() == [3, 3]  # {01|23}, {02|13}, {03|12}
+
+
 def test_read_results_concatenates_a_folder(tmp_path):
     df = _grid({"m1": 0.5, "m2": 0.6, "m3": 0.7})
     df[df.dataset == "a"].to_csv(tmp_path / "a__z.csv", index=False)

@@ -98,3 +98,59 @@ def test_nonfinite_probs_named(bad, match):
     for f in (leep, nce):
         with pytest.raises(ValueError, match=match):
             f(P, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nce_one_pass_check_matches_plain_checks(dtype):
+    """NCE's check reads the probabilities once (argmax of the unsigned-integer view and the
+    row sums, in blocks of rows): same argmax as numpy's, same errors as the plain checks,
+    over several blocks, with ties, zeros, -0.0 and bad entries in any block."""
+    from tecore.metrics._checks import _ROWS, check_probs
+
+    n = 2 * _ROWS + 37
+    P, y = _probs(5, n, 9, 4)
+    P = P.astype(dtype)
+    P[3] = 0.0
+    P[3, [2, 5]] = 0.5  # a tie: the first one wins, as np.argmax
+    P[_ROWS + 1, :] = 1.0 / 9  # all equal
+    c = check_probs(P, y, argmax=True)
+    np.testing.assert_array_equal(c.argmax, P.argmax(axis=1))
+    np.testing.assert_allclose(c.sums, P.astype(np.float64).sum(axis=1), rtol=1e-6)
+    keep = P.copy()
+    Z = P.copy()
+    Z[n - 2] = P[3]
+    v = nce(Z, y)
+    Z[n - 2, 0] = -0.0  # valid (not negative): the float argmax is recomputed
+    assert np.signbit(Z[n - 2, 0]) and nce(Z, y) == v
+    np.testing.assert_array_equal(check_probs(Z, y, argmax=True).argmax, Z.argmax(axis=1))
+    for row in (0, _ROWS, n - 1):  # first, middle and last (short) block
+        for bad, match in ((-1e-30, "negative"), (np.nan, "NaN or inf"), (np.inf, "NaN or inf"),
+                           (-np.inf, "NaN or inf")):
+            Q = P.copy()
+            Q[row, 7] = bad
+            with pytest.raises(ValueError, match=match):
+                nce(Q, y)
+        Q = P.copy()
+        Q[row] *= 1.5
+        with pytest.raises(ValueError, match="sum to 1"):
+            nce(Q, y)
+    np.testing.assert_array_equal(P, keep)
+
+
+def test_encode_labels_fast_path_equals_unique():
+    """Small non-negative integer labels are encoded by a bincount lookup: the same codes and
+    classes (values and dtype) as np.unique, which still handles the other labels."""
+    from tecore.metrics._checks import encode_labels
+
+    rng = np.random.default_rng(0)
+    for dt in (np.int64, np.int32, np.uint8, np.uint64):
+        for y in (rng.integers(0, 6, 80).astype(dt), (rng.integers(0, 6, 80) * 3 + 7).astype(dt),
+                  np.array([4], dtype=dt), np.array([0, 10 ** 6], dtype=dt) if dt not in (np.uint8,) else np.array([0, 255], dt)):
+            codes, classes = encode_labels(y)
+            ref_classes, ref_codes = np.unique(y, return_inverse=True)
+            np.testing.assert_array_equal(codes, ref_codes)
+            np.testing.assert_array_equal(classes, ref_classes)
+            assert codes.dtype == np.int64 and classes.dtype == ref_classes.dtype
+    codes, classes = encode_labels(np.array([-3, 5, -3]))
+    np.testing.assert_array_equal(codes, [0, 1, 0])
+    np.testing.assert_array_equal(classes, [-3, 5])

@@ -122,3 +122,69 @@ def test_bad_input_raises_clear_error(n, bad):
 def test_fewer_dimensions_than_components_is_clipped():
     X, y = _data(7, 200, 10, 3, 0.6, 2.0)  # D=10 < 64: the official PCA(64) raises
     assert ncti_terms(X, y) == pytest.approx(ncti_terms(X, y, n_components=10), rel=1e-12)
+
+
+def test_nuclear_norm_by_gram_equals_svd():
+    """The terms' nuclear norms come from the smaller Gram matrix's eigenvalues: equal to the
+    SVD's sum of singular values (tall, wide, rank-deficient, one-hot-like posteriors)."""
+    from tecore.metrics.ncti import _nuclear_norm
+
+    r = np.random.default_rng(0)
+    P = np.full((50, 6), 1e-9)
+    P[np.arange(50), r.integers(0, 6, 50)] = 1.0
+    for A in (r.normal(size=(200, 7)), r.normal(size=(5, 40)), r.normal(size=(30, 3)) @ r.normal(size=(3, 9)), P):
+        assert _nuclear_norm(A) == pytest.approx(np.linalg.norm(A, ord="nuc"), rel=1e-12)
+
+
+def test_float32_features_read_in_place():
+    """float32 features are not copied to float64 before the centring: the same terms as
+    their float64 copy, and the caller's array untouched."""
+    r = np.random.default_rng(3)
+    y = np.arange(300) % 6
+    X = (r.normal(size=(300, 80)) + y[:, None] * 0.3).astype(np.float32)
+    keep = X.copy()
+    t32 = ncti_terms(X, y, n_components=20)
+    assert t32 == ncti_terms(X.astype(np.float64), y, n_components=20)
+    np.testing.assert_array_equal(X, keep)
+    assert X.flags.writeable
+
+
+@pytest.mark.parametrize("n,d,c", [(300, 40, 5), (600, 30, 3), (400, 64, 12)])
+def test_closed_form_lda_equals_sklearn(n, d, c):
+    """The svd-solver LDA on the PCA scores (Gram eigendecomposition instead of the N x d
+    SVD) gives scikit-learn's posteriors and projection (up to column signs) to 1e-10; a
+    rank-deficient input and two classes go to scikit-learn itself."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    from tecore.metrics.ncti import _lda_svd
+
+    r = np.random.default_rng(n + c)
+    y = np.arange(n) % c
+    Z = r.normal(size=(n, d)) @ r.normal(size=(d, d)) + r.normal(size=(c, d))[y] * 2
+    clf = LinearDiscriminantAnalysis(solver="svd")
+    H, P = clf.fit_transform(Z, y), clf.predict_proba(Z)
+    H2, P2 = _lda_svd(Z, y, c)
+    np.testing.assert_allclose(P2, P, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.abs(H2), np.abs(H), rtol=1e-9, atol=1e-10 * np.abs(H).max())
+    Zd = Z.copy()
+    Zd[:, 1] = Zd[:, 0]  # collinear: scikit-learn's rank decision is kept
+    assert _lda_svd(Zd, y, c) is None
+    assert _lda_svd(Z[y < 2], y[y < 2], 2) is None
+
+
+def test_read_only_features_every_path():
+    """The caller's array is read in place, never written: a read-only array works on the
+    numpy and the torch path, without torch's non-writable-array warning."""
+    import warnings
+
+    pytest.importorskip("torch")
+    r = np.random.default_rng(4)
+    y = np.arange(200) % 4
+    X = r.normal(size=(200, 30)) + y[:, None]
+    X.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = ncti_terms(X, y, n_components=10)
+        b = ncti_terms(X, y, n_components=10, device="cpu")
+    for k in a:
+        assert b[k] == pytest.approx(a[k], rel=1e-8)

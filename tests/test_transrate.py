@@ -40,3 +40,37 @@ def test_float32_features_use_float32_gram_matrices_to_1e_5():
     ref = transrate(X.astype(np.float64), y)
     assert transrate(X, y) == pytest.approx(ref, rel=1e-5)
     assert transrate(X, y) != ref  # a different (float32) computation, not the same path
+
+
+def test_centring_in_class_order_equals_a_float64_copy():
+    """Features are read in place (read-only, strided, float32 or float64) and centred into
+    class order in blocks: the same value as the float64 copy path (float64 to 1e-13;
+    float32 input: its Gram matrices in float32), the caller's array untouched; the torch
+    path gets a writable array."""
+    import warnings
+
+    from tecore.metrics.transrate import _ROWS
+
+    r = np.random.default_rng(7)
+    n, c = 3 * _ROWS + 11, 5
+    y = r.permutation(np.arange(n) % c)
+    X = r.normal(size=(n, 24)) + y[:, None] * 0.5 + 3.0
+    Xc = X - X.mean(axis=0)
+    order = np.argsort(y, kind="stable")
+
+    def rate(Z):
+        k, d = Z.shape
+        return 0.5 * np.linalg.slogdet(np.eye(d) + Z.T @ Z / (k * 1e-4))[1]
+
+    ref = rate(Xc) - np.mean([rate(Xc[order][y[order] == k]) for k in range(c)])
+    F = np.asfortranarray(X)
+    F.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert transrate(F, y) == pytest.approx(ref, rel=1e-12)
+        assert transrate(F, y, device="cpu") == pytest.approx(ref, rel=1e-10)
+    X32 = X.astype(np.float32)
+    keep = X32.copy()
+    assert transrate(X32, y) == pytest.approx(ref, rel=1e-5)
+    np.testing.assert_array_equal(X32, keep)
+    np.testing.assert_array_equal(F, X)

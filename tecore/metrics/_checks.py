@@ -92,6 +92,12 @@ def encode_labels(labels, *, name: str = "labels") -> tuple[np.ndarray, np.ndarr
             raise ValueError(f"{name} could not be read as class labels: {exc}") from None
     elif y.dtype.kind not in "iubUS":
         raise ValueError(f"{name} have unsupported dtype {y.dtype}; pass integer or string labels.")
+    if y.dtype.kind in "iu" and y.size and 0 <= y.min() and y.max() < 4 * y.size + 1024:
+        # small non-negative integers (the usual case): np.unique's result from one bincount
+        # and a lookup table, O(N) instead of a sort
+        present = np.bincount(y) > 0
+        lut = np.cumsum(present) - 1
+        return lut[y].astype(np.int64, copy=False), np.flatnonzero(present).astype(y.dtype)
     classes, encoded = np.unique(y, return_inverse=True)
     return encoded.astype(np.int64).reshape(-1), classes
 
@@ -110,9 +116,14 @@ def _refuse_mixed_label_types(values, name: str) -> None:
         )
 
 
-def _as_2d_float(a, *, name: str, dtype) -> np.ndarray:
+def _as_2d_float(a, *, name: str, dtype, copy: bool = True) -> np.ndarray:
+    """``a`` as a 2-D finite float array of ``dtype``: a fresh copy, or with ``copy=False``
+    the caller's array itself when it already has that dtype, as a read-only view."""
     try:
-        X = np.array(a, dtype=dtype, copy=True)
+        X = np.array(a, dtype=dtype, copy=True) if copy else np.asarray(a, dtype=dtype)
+        if not copy and isinstance(a, np.ndarray) and np.shares_memory(X, a):
+            X = X.view()
+            X.flags.writeable = False
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
     if X.ndim != 2:
@@ -122,7 +133,9 @@ def _as_2d_float(a, *, name: str, dtype) -> np.ndarray:
         )
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}).")
-    if not np.all(np.isfinite(X)):
+    # one sum over all entries (NaN and inf propagate; no N x D boolean temporary); only
+    # when it is not finite (bad entries, or an overflow of the sum) the entries are checked
+    if not np.isfinite(np.add.reduce(X, axis=None)) and not np.all(np.isfinite(X)):
         bad = int(np.count_nonzero(~np.isfinite(X).all(axis=1)))
         raise ValueError(
             f"{name} contain NaN or inf in {bad} sample(s); remove those samples or fix the "
@@ -139,13 +152,16 @@ def check_features_labels(
     min_per_class: int = 1,
     dtype=np.float64,
     method: str = "this metric",
+    copy: bool = True,
 ) -> Checked:
     """Validate ``features`` (N, D) and ``labels`` (N,) for a feature-based metric.
 
     Returns a :class:`Checked` with a float copy of the features (the caller's array is
-    never touched) and labels encoded to ``0..C-1``.
+    never touched; with ``copy=False``, for a metric that only reads them, the caller's
+    array itself as a read-only view when it already has ``dtype``) and labels encoded to
+    ``0..C-1``.
     """
-    X = _as_2d_float(features, name="features", dtype=dtype)
+    X = _as_2d_float(features, name="features", dtype=dtype, copy=copy)
     y, classes = encode_labels(labels)
     if X.shape[0] != y.shape[0]:
         raise ValueError(
@@ -177,9 +193,12 @@ def check_probs(probs, labels, *, min_classes: int = 2, atol: float = 1e-3,
     LEEP itself).
 
     Rows must be finite, non-negative and sum to 1 (within ``atol``); pass softmax outputs,
-    not logits (``scipy.special.softmax(logits, axis=1)``). Three reductions read the array
-    in place: its minimum, its row sums (in the array's dtype; NaN and inf show there) and,
-    with ``argmax=True``, the row argmax. float32 and float64 arrays are returned as read-only
+    not logits (``scipy.special.softmax(logits, axis=1)``). Two reductions read the array
+    in place: its row sums (in the array's dtype; NaN and inf show there) and its minimum,
+    or, with ``argmax=True``, instead of the minimum the row argmax of its unsigned-integer
+    view, which also proves every entry non-negative and finite (:func:`_argmax_nonnegative_sums`,
+    one pass over the array for both;
+    the float argmax is recomputed only when an entry is -0.0). float32 and float64 arrays are returned as read-only
     views (the caller's array is never written); other dtypes are converted to float64.
     """
     P = np.asarray(probs) if isinstance(probs, np.ndarray) else None
@@ -190,10 +209,13 @@ def check_probs(probs, labels, *, min_classes: int = 2, atol: float = 1e-3,
     src, P = P, P.view()
     P.flags.writeable = False
     n = P.shape[0]
-    sums = P.sum(axis=1).astype(np.float64)  # NaN and inf show here
+    if argmax:  # am None: a sign bit, NaN or inf somewhere
+        am, sums = _argmax_nonnegative_sums(src)
+    else:
+        am, sums = None, P.sum(axis=1).astype(np.float64)  # NaN and inf show here
     if not np.all(np.isfinite(sums)):
         _as_2d_float(P, name="probs", dtype=P.dtype)  # raises the NaN/inf error
-    if P.min() < 0:
+    if am is None and P.min() < 0:  # (a proven argmax already excludes negatives)
         raise ValueError(
             "probs contain negative values: these look like logits. Pass source-class "
             "probabilities, e.g. scipy.special.softmax(logits, axis=1)."
@@ -210,8 +232,41 @@ def check_probs(probs, labels, *, min_classes: int = 2, atol: float = 1e-3,
             "pass one label per row of probabilities."
         )
     _check_classes(y, classes, min_classes=min_classes, min_per_class=1, method=method)
-    # argmax of the source array: numpy 2.4's argmax is ~4x slower on a read-only view
-    return CheckedProbs(P, sums, np.argmax(src, axis=1) if argmax else None, y, classes, len(classes))
+    if argmax and am is None:  # -0.0 entries: valid, but the integer view misorders them
+        am = np.argmax(src, axis=1)
+    return CheckedProbs(P, sums, am, y, classes, len(classes))
+
+
+#: rows per block of :func:`_argmax_nonnegative_sums` (256 x 1000 float64 = 2 MiB)
+_ROWS = 256
+
+
+def _argmax_nonnegative_sums(P: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Row argmax and row sums (float64) of a float32/float64 array ``P`` (N, K), proving on
+    the way that every entry is finite and non-negative; the argmax is ``None`` when it
+    cannot (some entry negative, -0.0, NaN or inf).
+
+    Read as unsigned integers of the same width, non-negative floats keep their order
+    (IEEE 754), +inf and NaN come above every finite value and anything with the sign bit
+    set above those. So the integer argmax of a row is the float argmax when the row is
+    finite and non-negative, and otherwise lands on an offending entry: checking the entry
+    it picks in each row replaces a separate minimum pass over the N x K array. The rows
+    are read in blocks that stay in cache for the second reduction (the sums, by
+    ``einsum``), so ``P`` streams from memory once.
+    """
+    n = P.shape[0]
+    U = P.view(np.uint32 if P.dtype == np.float32 else np.uint64)
+    am = np.empty(n, dtype=np.intp)
+    sums = np.empty(n, dtype=P.dtype)
+    ok = True
+    for a in range(0, n, _ROWS):
+        b = min(n, a + _ROWS)
+        # the argmax of the caller's array: numpy 2.4's argmax is ~4x slower on a read-only view
+        np.argmax(U[a:b], axis=1, out=am[a:b])
+        np.einsum("ij->i", P[a:b], out=sums[a:b])
+        top = P[np.arange(a, b), am[a:b]]
+        ok = ok and not np.signbit(top).any() and bool(np.isfinite(top).all())
+    return (am if ok else None), sums.astype(np.float64, copy=False)
 
 
 def check_probs_labels(

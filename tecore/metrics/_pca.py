@@ -22,7 +22,8 @@ def pca_scores(X: np.ndarray, n_components: int | None) -> tuple[np.ndarray, np.
 
     Parameters
     ----------
-    X : float array (N, D), or a torch tensor (the ``device=`` path); not modified.
+    X : float array (N, D) (float32 is centred and computed in float64), or a torch tensor
+        (the ``device=`` path); not modified.
     n_components : number of components ``k``; clipped to ``min(N, D)``. ``None`` keeps all
         ``min(N, D)`` components.
 
@@ -37,11 +38,15 @@ def pca_scores(X: np.ndarray, n_components: int | None) -> tuple[np.ndarray, np.
     """
     if is_torch(X):
         return _pca_torch(X, n_components)
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
     n, d = X.shape
     m = min(n, d)
     k = m if n_components is None else max(1, min(int(n_components), m))
-    Xc = X - X.mean(axis=0)
+    # centred in float64 in one pass (float32 input: no float64 copy before the centring;
+    # the same numbers as centring a float64 copy)
+    Xc = np.subtract(X, X.mean(axis=0, dtype=np.float64), dtype=np.float64)
     denom = max(n - 1, 1)
     if n >= d:
         G = Xc.T @ Xc

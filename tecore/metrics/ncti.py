@@ -92,6 +92,17 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
     loaded 2-core machine, one thread), O(N d^2 + N C d) for the LDA and
     O(sum_c n_c C min(n_c, C)) for the class nuclear norms.
 
+    Speed: float32 features are read in place and centred in float64 in one pass (the same
+    numbers as a float64 copy). When the shrinkage hits its floor (the usual case: the
+    official ``solver="svd"``) the LDA is computed in closed form on the PCA scores
+    (:func:`_lda_svd`: scikit-learn's steps with the N x d SVD replaced by a d x d Gram
+    eigendecomposition; equal to scikit-learn to ~1e-14; scikit-learn itself when the
+    within-class scatter is rank-deficient or C < 3), and ``seli``'s nuclear norm comes from
+    a (C-1) x (C-1) Gram matrix. N = 50 000, D = 768, C = 100, one thread, loaded machine:
+    1.95 s -> 1.14 s (official 0.87 s), of which the PCA (Gram, partial eigh, scores)
+    ~0.9 s and the class nuclear norms ~0.15 s (an SVD each: the posteriors' small singular
+    values need it).
+
     Differences from the official code: the PCA is exact, in float64 (the official
     ``PCA(n_components=64)`` uses scikit-learn's ``svd_solver="auto"``, which for inputs
     larger than 500 x 500 is a *randomized* SVD with no fixed seed, so the official terms
@@ -103,41 +114,115 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
 
     from scipy.linalg import LinAlgError
 
-    X, y, _, C = check_features_labels(features, labels, method="NCTI")
-    Z, ev = pca_scores(X, n_components) if device is None else _pca_scores_on(X, n_components, device)
+    # read in place (no copy; float32 stays float32 until pca_scores centres it in float64)
+    low = getattr(features, "dtype", None) == np.float32
+    X, y, _, C = check_features_labels(features, labels, method="NCTI", copy=False,
+                                       dtype=np.float32 if low else np.float64)
+    if device is None:
+        Z, ev = pca_scores(X, n_components)
+    else:
+        Z, ev = _pca_scores_on(np.array(X, dtype=np.float64), n_components, device)  # writable for torch
     if not ev.sum() > 0:
         raise ValueError(
             "ncti: the features are constant (every sample has the same feature vector), so "
             "the PCA has no variance and the discriminant is undefined; check the extraction."
         )
     s = max(float(np.exp(-ev[:n_shrinkage_components].sum())), 1e-10)
-    if s == 1e-10:
-        clf = LinearDiscriminantAnalysis(solver="svd")
+    fast = _lda_svd(Z, y, C) if s == 1e-10 else None  # the official solver="svd", closed form
+    if fast is not None:
+        H, P = fast
     else:
-        clf = LinearDiscriminantAnalysis(solver="eigen", shrinkage=s)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Variables are collinear")
-        try:
-            H = clf.fit_transform(Z, y)
-            P = clf.predict_proba(Z)
-        except LinAlgError:
-            raise ValueError(
-                "ncti: the within-class covariance of the PCA scores is singular (constant or "
-                "duplicated features within every class; explained variance "
-                f"{float(ev.sum()):.3g}), so scikit-learn's discriminant cannot be fitted. "
-                "Remove constant features or use more varied samples per class."
-            ) from None
+        if s == 1e-10:
+            clf = LinearDiscriminantAnalysis(solver="svd")
+        else:
+            clf = LinearDiscriminantAnalysis(solver="eigen", shrinkage=s)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Variables are collinear")
+            try:
+                H = clf.fit_transform(Z, y)
+                P = clf.predict_proba(Z)
+            except LinAlgError:
+                raise ValueError(
+                    "ncti: the within-class covariance of the PCA scores is singular (constant or "
+                    "duplicated features within every class; explained variance "
+                    f"{float(ev.sum()):.3g}), so scikit-learn's discriminant cannot be fitted. "
+                    "Remove constant features or use more varied samples per class."
+                ) from None
     H = H - H.mean(axis=0, keepdims=True)
-    seli = float(np.sum(np.linalg.svd(H, compute_uv=False))) if H.size else 0.0
+    seli = _nuclear_norm(H) if H.size else 0.0
     n = Z.shape[0]
     ncc = float(np.mean(P[np.arange(n), y]))
     order = np.argsort(y, kind="stable")
     bounds = np.searchsorted(y[order], np.arange(C + 1))
     nuc = 0.0
-    for c in range(C):  # one small SVD per class (loop over classes, not samples)
-        Pc = P[order[bounds[c]:bounds[c + 1]]]
-        nuc += float(np.sum(np.linalg.svd(Pc, compute_uv=False)))
+    for c in range(C):  # loop over classes, not samples
+        nuc += _nuclear_norm(P[order[bounds[c]:bounds[c + 1]]])
     return {"seli": seli, "ncc": ncc, "vc": float(np.log(nuc))}
+
+
+def _lda_svd(Z: np.ndarray, y: np.ndarray, C: int, tol: float = 1e-4):
+    """scikit-learn's ``LinearDiscriminantAnalysis(solver="svd").fit(Z, y)`` followed by
+    ``transform(Z)`` and ``predict_proba(Z)`` (the official call when the shrinkage hits its
+    floor), with the within-class SVD of the N x d scaled residuals replaced by the
+    eigendecomposition of their d x d Gram matrix and the class sums by one sparse product:
+    ``(H, P)``, equal to scikit-learn's to ~1e-12 (up to the signs of H's columns, which no
+    term depends on). ``None`` where that is not guaranteed (fewer than 3 classes, the
+    within-class Gram matrix not well conditioned or near scikit-learn's rank threshold
+    ``tol``): the caller then runs scikit-learn itself.
+
+    The steps are scikit-learn's ``_solve_svd`` (1.x): priors = class frequencies, the
+    residuals scaled by their standard deviations and sqrt(1/N), ``scalings = V / std / S``,
+    the between-class SVD of the weighted centred means, ``coef``, ``intercept``, then
+    ``(Z - xbar) @ scalings_`` and the softmax of the decision function."""
+    from scipy import sparse
+
+    n, d = Z.shape
+    if C < 3 or n <= C:
+        return None
+    counts = np.bincount(y, minlength=C)
+    priors = counts / float(n)
+    ind = sparse.csr_array((np.ones(n), (y, np.arange(n))), shape=(C, n))
+    means = (ind @ Z) / counts[:, None]
+    Xc = Z - means[y]
+    std = Xc.std(axis=0)
+    std[std == 0] = 1.0
+    W = (Xc.T @ Xc) / (n * np.outer(std, std))  # Gram of sqrt(1/N) Xc / std
+    lam, V = np.linalg.eigh(W)
+    if not (lam[0] > 1e-8 * lam[-1] and lam[0] > (10 * tol) ** 2):
+        return None  # rank-deficient or ill-conditioned: scikit-learn's SVD decides
+    S, Vt = np.sqrt(lam[::-1]), V[:, ::-1].T
+    scalings = (Vt / std).T / S
+    xbar = priors @ means
+    Xb = (np.sqrt((n * priors) / (C - 1)) * (means - xbar).T).T @ scalings
+    _, S2, Vt2 = np.linalg.svd(Xb, full_matrices=False)
+    rank = int(np.sum(S2 > tol * S2[0]))
+    scalings_ = scalings @ Vt2.T[:, :rank]
+    coef = (means - xbar) @ scalings_
+    intercept = -0.5 * np.sum(coef ** 2, axis=1) + np.log(priors)
+    coef_ = coef @ scalings_.T
+    intercept -= xbar @ coef_.T
+    H = ((Z - xbar) @ scalings_)[:, :min(C - 1, d)]
+    P = Z @ coef_.T + intercept
+    P -= P.max(axis=1, keepdims=True)
+    np.exp(P, out=P)
+    P /= P.sum(axis=1, keepdims=True)
+    return H, P
+
+
+def _nuclear_norm(A: np.ndarray) -> float:
+    """Sum of the singular values of ``A`` (the official ``np.linalg.norm(A, ord='nuc')``).
+
+    First from the eigenvalues of the smaller Gram matrix (a ``syrk`` and a small
+    ``eigvalsh`` instead of an SVD of the tall matrix: ~10x faster for the N x (C-1)
+    projection); that is exact to ~1e-13 relative only while every eigenvalue is above
+    ~1e-8 of the largest (a singular value sigma moves by about eps * sigma_max^2 / sigma),
+    so below that the SVD is taken, as officially (posteriors that put no mass on some
+    classes do)."""
+    G = A.T @ A if A.shape[0] >= A.shape[1] else A @ A.T
+    w = np.linalg.eigvalsh(G)
+    if w.size and w[0] >= 1e-8 * w[-1]:
+        return float(np.sum(np.sqrt(w)))
+    return float(np.sum(np.linalg.svd(A, compute_uv=False)))
 
 
 def combine(terms: pd.DataFrame) -> pd.Series:
