@@ -155,8 +155,12 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
     order = np.argsort(y, kind="stable")
     bounds = np.searchsorted(y[order], np.arange(C + 1))
     nuc = 0.0
-    for c in range(C):  # loop over classes, not samples
-        nuc += _nuclear_norm(P[order[bounds[c]:bounds[c + 1]]])
+    from threadpoolctl import threadpool_limits
+
+    # C small SVDs (n_c x C): one BLAS thread each is faster than two (L: 0.10 s vs 0.18 s)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for c in range(C):  # loop over classes, not samples
+            nuc += _nuclear_norm(P[order[bounds[c]:bounds[c + 1]]])
     return {"seli": seli, "ncc": ncc, "vc": float(np.log(nuc))}
 
 

@@ -6,7 +6,6 @@ implementation: thuml/Transfer-Learning-Library ``tllib/ranking/transrate.py``.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import lapack
 
 from numbers import Real
 
@@ -47,11 +46,16 @@ def _coding_rate(Z, eps: float, xp, m: float | None = None) -> float:
     diag = xp.linalg.diagonal(G)  # |G_ij| <= max_i G_ii: the largest entry of a Gram matrix
     if np.isfinite(scale) and np.isfinite(scale * float(xp.max(diag))):
         if isinstance(G, np.ndarray):
-            # in float64, factorised in place by LAPACK (no identity, no extra copies)
+            # in float64, no identity matrix; numpy's Cholesky, not scipy's LAPACK: the two
+            # wheels bring two OpenBLAS thread pools, and scipy's dpotrf right after numpy's
+            # syrk ran 3x slower with 2 threads (N=50000, D=768, C=100: 1.4 s vs 0.44 s)
             A = np.multiply(G, scale, dtype=np.float64)
             A.flat[:: A.shape[0] + 1] += 1.0
-            L, info = lapack.dpotrf(A, lower=1, overwrite_a=1, clean=0)
-            logdet = 2.0 * float(np.sum(np.log(np.diagonal(L)))) if info == 0 else np.nan
+            try:
+                L = np.linalg.cholesky(A)
+                logdet = 2.0 * float(np.sum(np.log(np.diagonal(L))))
+            except np.linalg.LinAlgError:
+                logdet = np.nan
         else:
             A = xp.astype(G, xp.float64) * scale
             A.diagonal().add_(1.0)
