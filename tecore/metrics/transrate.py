@@ -110,8 +110,8 @@ def transrate(features, labels, *, eps: float = 1e-4, device=None) -> float:
 
     Speed: the features are read in place, centred and put in class order in one pass
     (no float64 copy of float32 features); one Gram matrix per coding rate (``syrk``; the
-    full N x D one is the dominant call), each log-determinant by an in-place LAPACK
-    Cholesky (``dpotrf``). These C + 1 ``syrk`` and C + 1 Cholesky calls are the whole
+    full N x D one is the dominant call), each log-determinant by numpy's Cholesky
+    (float64; not scipy's LAPACK, whose second OpenBLAS thread pool slowed it 3x on 2 threads). These C + 1 ``syrk`` and C + 1 Cholesky calls are the whole
     cost (N = 50 000, D = 768, C = 100, one thread: 0.29 s full Gram, 0.25 s class Gram
     matrices, 0.2 s class factorisations, of ~0.8 s in all). **float32 features** (what extractors give)
     get float32 Gram matrices — centred in float64 first, factorised in float64 — the
