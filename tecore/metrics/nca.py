@@ -19,6 +19,7 @@ from numbers import Integral
 
 from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, check_features_labels, plain,
                                     validate_params)
+from tecore.metrics._lda import lda_svd
 from tecore.metrics._pool_minmax import check_terms
 from tecore.metrics._subsample import stratified_subsample
 
@@ -116,37 +117,13 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
 
 def _lda_init(X: np.ndarray, y: np.ndarray, n_components: int, tol: float = 1e-4) -> np.ndarray:
     """scikit-learn's ``LinearDiscriminantAnalysis(n_components).fit(X, y).scalings_.T[:n_components]``
-    (solver ``"svd"``, the map NCA's ``init="lda"`` starts from), with the within-class SVD
-    replaced by an eigendecomposition of the smaller Gram matrix (float64). Equal to
-    scikit-learn's up to the sign of each row, which NCA's loss and the k-NN do not see."""
-    from scipy.linalg import eigh
-
-    classes, yi, counts = np.unique(y, return_inverse=True, return_counts=True)
-    n = X.shape[0]
-    means = np.zeros((len(classes), X.shape[1]))
-    np.add.at(means, yi, X)
-    means /= counts[:, None]
-    Xc = X - means[yi]
-    std = Xc.std(axis=0)
-    std[std == 0] = 1.0
-    Xc *= np.sqrt(1.0 / n) / std  # scikit-learn's within-class scaling
-    if Xc.shape[0] >= Xc.shape[1]:
-        s2, V = eigh(Xc.T @ Xc, driver="evd")
-        S = np.sqrt(np.clip(s2[::-1], 0, None))
-        Vt = V[:, ::-1].T
-        rank = int(np.sum(S > tol))
-    else:
-        s2, U = eigh(Xc @ Xc.T, driver="evd")
-        S = np.sqrt(np.clip(s2[::-1], 0, None))
-        rank = int(np.sum(S > tol))
-        Vt = (U[:, ::-1][:, :rank].T @ Xc) / S[:rank, None]
-    scalings = (Vt[:rank] / std).T / S[:rank]
-    priors = counts / n
-    fac = 1.0 if len(classes) == 1 else 1.0 / (len(classes) - 1)
-    B = (np.sqrt(n * priors * fac) * (means - priors @ means).T).T @ scalings
-    _, S2, Vt2 = np.linalg.svd(B, full_matrices=False)
-    rank2 = int(np.sum(S2 > tol * S2[0]))
-    return (scalings @ Vt2.T[:, :rank2]).T[:n_components]
+    (solver ``"svd"``, the map NCA's ``init="lda"`` starts from), by
+    :func:`tecore.metrics._lda.lda_svd` (the within-class SVD replaced by an
+    eigendecomposition of the smaller Gram matrix). Equal to scikit-learn's up to the sign of
+    each row, which NCA's loss and the k-NN do not see."""
+    classes, yi = np.unique(y, return_inverse=True)
+    scalings_ = lda_svd(np.asarray(X, dtype=np.float64), yi.reshape(-1), len(classes), tol=tol)[0]
+    return scalings_.T[:n_components]
 
 
 def lp_fu_terms(features, labels, grad_ratio, **lp_kwargs) -> dict:

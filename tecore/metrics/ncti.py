@@ -14,6 +14,7 @@ from numbers import Integral
 
 from ._backend import DEVICE, backend
 from ._checks import Interval, check_features_labels, validate_params
+from ._lda import lda_svd
 from ._pca import pca_scores
 from ._pool_minmax import check_terms, minmax
 
@@ -167,40 +168,22 @@ def ncti_terms(features, labels, *, n_components: int = 64, n_shrinkage_componen
 def _lda_svd(Z: np.ndarray, y: np.ndarray, C: int, tol: float = 1e-4):
     """scikit-learn's ``LinearDiscriminantAnalysis(solver="svd").fit(Z, y)`` followed by
     ``transform(Z)`` and ``predict_proba(Z)`` (the official call when the shrinkage hits its
-    floor), with the within-class SVD of the N x d scaled residuals replaced by the
-    eigendecomposition of their d x d Gram matrix and the class sums by one sparse product:
+    floor), fitted by :func:`tecore.metrics._lda.lda_svd` (the within-class SVD of the N x d
+    scaled residuals replaced by the eigendecomposition of their d x d Gram matrix):
     ``(H, P)``, equal to scikit-learn's to ~1e-12 (up to the signs of H's columns, which no
     term depends on). ``None`` where that is not guaranteed (fewer than 3 classes, the
     within-class Gram matrix not well conditioned or near scikit-learn's rank threshold
     ``tol``): the caller then runs scikit-learn itself.
 
-    The steps are scikit-learn's ``_solve_svd`` (1.x): priors = class frequencies, the
-    residuals scaled by their standard deviations and sqrt(1/N), ``scalings = V / std / S``,
-    the between-class SVD of the weighted centred means, ``coef``, ``intercept``, then
-    ``(Z - xbar) @ scalings_`` and the softmax of the decision function."""
-    from scipy import sparse
-
+    Then scikit-learn's ``coef``, ``intercept``, ``(Z - xbar) @ scalings_`` and the softmax of
+    the decision function."""
     n, d = Z.shape
     if C < 3 or n <= C:
         return None
-    counts = np.bincount(y, minlength=C)
-    priors = counts / float(n)
-    ind = sparse.csr_array((np.ones(n), (y, np.arange(n))), shape=(C, n))
-    means = (ind @ Z) / counts[:, None]
-    Xc = Z - means[y]
-    std = Xc.std(axis=0)
-    std[std == 0] = 1.0
-    W = (Xc.T @ Xc) / (n * np.outer(std, std))  # Gram of sqrt(1/N) Xc / std
-    lam, V = np.linalg.eigh(W)
-    if not (lam[0] > 1e-8 * lam[-1] and lam[0] > (10 * tol) ** 2):
+    fit = lda_svd(Z, y, C, tol=tol, strict=True)
+    if fit is None:
         return None  # rank-deficient or ill-conditioned: scikit-learn's SVD decides
-    S, Vt = np.sqrt(lam[::-1]), V[:, ::-1].T
-    scalings = (Vt / std).T / S
-    xbar = priors @ means
-    Xb = (np.sqrt((n * priors) / (C - 1)) * (means - xbar).T).T @ scalings
-    _, S2, Vt2 = np.linalg.svd(Xb, full_matrices=False)
-    rank = int(np.sum(S2 > tol * S2[0]))
-    scalings_ = scalings @ Vt2.T[:, :rank]
+    scalings_, means, priors, xbar = fit
     coef = (means - xbar) @ scalings_
     intercept = -0.5 * np.sum(coef ** 2, axis=1) + np.log(priors)
     coef_ = coef @ scalings_.T

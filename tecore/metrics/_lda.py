@@ -1,0 +1,61 @@
+"""scikit-learn's ``LinearDiscriminantAnalysis(solver="svd")`` fit in closed form, shared by
+NCTI (its discriminant on the PCA scores) and S_LP (NCA's ``init="lda"``).
+
+scikit-learn takes a full SVD of the N x D scaled within-class residuals; here the same
+singular values and right vectors come from an eigendecomposition of their smaller Gram
+matrix (D x D, or N x N when N < D), which is several times cheaper for tall inputs. The
+result equals scikit-learn's up to the sign of each discriminant direction (tested in
+``tests/test_nca.py`` and ``tests/test_ncti.py``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def lda_svd(X: np.ndarray, y: np.ndarray, n_classes: int, *, tol: float = 1e-4, strict: bool = False):
+    """The fitted quantities of scikit-learn's ``_solve_svd`` (1.x) for ``X`` (N, D) float64
+    and ``y`` (N,) in ``0..n_classes-1`` with every class present:
+    ``(scalings_, means, priors, xbar)`` — ``scalings_`` (D, r) the discriminant directions,
+    ``means`` (C, D) the class means, ``priors`` (C,) the class frequencies, ``xbar`` (D,) the
+    prior-weighted mean.
+
+    Steps (scikit-learn's): residuals from the class means scaled by their standard
+    deviations and sqrt(1/N); their singular values above ``tol`` and right vectors give
+    ``scalings = V / std / S``; the SVD of the prior-weighted centred means in that space
+    gives the ``r`` discriminant directions.
+
+    ``strict=True`` returns ``None`` unless the within-class Gram matrix is well conditioned
+    (smallest eigenvalue above 1e-8 of the largest and above (10 tol)^2): only then are
+    singular values from the Gram matrix as exact as the SVD's (~1e-12), so a caller that
+    must match scikit-learn to that precision falls back to scikit-learn itself.
+    """
+    from scipy import sparse
+
+    n, d = X.shape
+    counts = np.bincount(y, minlength=n_classes)
+    priors = counts / float(n)
+    ind = sparse.csr_array((np.ones(n), (y, np.arange(n))), shape=(n_classes, n))
+    means = (ind @ X) / counts[:, None]
+    Xc = X - means[y]
+    std = Xc.std(axis=0)
+    std[std == 0] = 1.0
+    Xc *= np.sqrt(1.0 / n) / std  # scikit-learn's within-class scaling
+    if n >= d:
+        lam, V = np.linalg.eigh(Xc.T @ Xc)  # numpy's LAPACK (syevd): one OpenBLAS pool
+    else:
+        lam, U = np.linalg.eigh(Xc @ Xc.T)
+    if strict and not (lam[0] > 1e-8 * lam[-1] and lam[0] > (10 * tol) ** 2):
+        return None
+    S = np.sqrt(np.clip(lam[::-1], 0, None))
+    rank = int(np.sum(S > tol))
+    if n >= d:
+        Vt = V[:, ::-1].T[:rank]
+    else:
+        Vt = (U[:, ::-1][:, :rank].T @ Xc) / S[:rank, None]
+    scalings = (Vt / std).T / S[:rank]
+    xbar = priors @ means
+    fac = 1.0 if n_classes == 1 else 1.0 / (n_classes - 1)
+    B = (np.sqrt(n * priors * fac) * (means - xbar).T).T @ scalings
+    _, S2, Vt2 = np.linalg.svd(B, full_matrices=False)
+    rank2 = int(np.sum(S2 > tol * S2[0]))
+    return scalings @ Vt2.T[:, :rank2], means, priors, xbar
