@@ -232,28 +232,14 @@ def ceiling(results=RESULTS) -> pd.DataFrame:
     Returns ``target, n_models, n_seeds, ceiling`` (mean over the seed pairs),
     ``ceiling_min``, ``ceiling_max``; only targets with >= 3 complete models and >= 2 seeds.
     """
-    from tecore.evaluate import weighted_tau
-
     df = read_results(results)
-    rows = []
-    seeds = sorted(df["cfg_seed"].unique()) if len(df) else []
-    per_seed = {s: ground_truth(df, seeds=[s]) for s in seeds}
-    for t in sorted(df["dataset"].unique()) if len(df) else []:
-        vals, n_models = [], 0
-        for a, b in itertools.combinations(seeds, 2):
-            ga = per_seed[a][per_seed[a].target == t].set_index("model")["truth"]
-            gb = per_seed[b][per_seed[b].target == t].set_index("model")["truth"]
-            common = ga.index.intersection(gb.index)
-            if len(common) >= 3:
-                vals.append(weighted_tau(ga[common].to_numpy(), gb[common].to_numpy()))
-                n_models = max(n_models, len(common))
-        if vals:
-            rows.append({"target": t, "n_models": n_models, "n_seeds": len(seeds), "ceiling": float(np.mean(vals)),
-                         "ceiling_min": float(np.min(vals)), "ceiling_max": float(np.max(vals))})
-    return pd.DataFrame(rows, columns=["target", "n_models", "n_seeds", "ceiling", "ceiling_min", "ceiling_max"])
+    by = ceiling_by_seeds(df, max_set_size=1, max_seeds=None)  # the pairs of single seeds
+    return by.assign(n_seeds=df["cfg_seed"].nunique() if len(df) else 0)[
+        ["target", "n_models", "n_seeds", "ceiling", "ceiling_min", "ceiling_max"]]
 
 
-def ceiling_by_seeds(results=RESULTS, *, max_seeds: int = 8) -> pd.DataFrame:
+def ceiling_by_seeds(results=RESULTS, *, max_seeds: int | None = 8,
+                     max_set_size: int | None = None) -> pd.DataFrame:
     """How the ceiling grows with the number of seeds: weighted tau between the ground
     truths of every pair of disjoint seed sets ``A``, ``B`` (``|A| <= |B|``, each ground truth
     chosen by the protocol's rule on its own seeds), grouped by the sizes of the two sets.
@@ -265,13 +251,16 @@ def ceiling_by_seeds(results=RESULTS, *, max_seeds: int = 8) -> pd.DataFrame:
 
     Returns ``target, seeds_a, seeds_b, n_pairs, n_models, ceiling`` (mean over the pairs),
     ``ceiling_min``, ``ceiling_max``; only targets with >= 3 models complete in both sets.
-    ``max_seeds`` caps the seeds used (the number of set pairs grows as 3^seeds).
+    ``max_seeds`` caps the seeds used (the number of set pairs grows as 3^seeds; ``None``: all)
+    and ``max_set_size`` the size of a seed set (``1``: the pairs of single seeds, the
+    :func:`ceiling`).
     """
     from tecore.evaluate import weighted_tau
 
     df = read_results(results)
     seeds = sorted(df["cfg_seed"].unique())[:max_seeds] if len(df) else []
-    sets = [c for k in range(1, len(seeds)) for c in itertools.combinations(seeds, k)]
+    largest = len(seeds) - 1 if max_set_size is None else min(max_set_size, len(seeds) - 1)
+    sets = [c for k in range(1, largest + 1) for c in itertools.combinations(seeds, k)]
     truths = {s: ground_truth(df, seeds=list(s)) for s in sets}
     rows = []
     for t in sorted(df["dataset"].unique()) if len(df) else []:
