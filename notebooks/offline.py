@@ -187,7 +187,7 @@ if runs is not None:
                                "seed-set pairs)")
     if {"1 vs 1", "1 vs 2"} <= set(grow.columns):
         up = grow["1 vs 2"] - grow["1 vs 1"]
-        display.glue("ceiling_gain", ", ".join(f"{t} {d:+.2f}" for t, d in up.items()))
+        display.glue("ceiling_gain", ", ".join(f"{t} {d:+.3f}" for t, d in up.items()))  # the threshold's precision
         display.glue("n_ceiling_up", int((up > 0.05).sum()), fmt="d")
         display.glue("n_ceiling_targets", len(up), fmt="d")
 if runs is None or not {"1 vs 1", "1 vs 2"} <= set(grow.columns):
