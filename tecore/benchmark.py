@@ -9,10 +9,11 @@ Everything here runs offline on a CPU (the ``offline`` chapter, ``groundtruth/of
   along one run);
 * **targets** — :data:`TARGETS`, split by :func:`target_splits`: Fashion-MNIST classes 5-9
   (official test split; the self-trained models never saw these classes), scikit-learn's
-  digits (no official split: a fixed per-class split), RetinaMNIST and BreastMNIST (official
-  train/val/test; test sets whole);
+  digits (no official split: a fixed per-class split), RetinaMNIST and BreastMNIST (the whole
+  official train/val/test splits);
 * **ground truth** — full fine-tuning by :func:`tecore.finetune.run_grid` with
-  :data:`PROTOCOL` (:func:`run_finetune`, stored in ``groundtruth/offline_bench.csv``), reduced
+  :data:`PROTOCOL` (:func:`run_finetune`, stored in ``groundtruth/offline_bench/``; the grid of
+  the first protocol version in ``groundtruth/offline_bench_v1/``, see :func:`protocol_of`), reduced
   by :func:`ground_truth`; its reliability, the **ceiling** of any metric's weighted tau, by
   :func:`ceiling` (weighted tau between the ground truths of disjoint seed sets, Agostinelli
   et al., ECCV 2022), and by :func:`ceiling_by_seeds` how it grows with the seeds averaged;
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ZOOS", "TARGETS", "IMAGE_SIZE", "PROTOCOL", "RESULTS", "models", "model_groups",
-           "target_splits", "factory", "run_finetune", "read_results", "ground_truth", "ceiling", "ceiling_by_seeds",
+           "target_splits", "factory", "run_finetune", "read_results", "protocol_of", "ground_truth", "ceiling", "ceiling_by_seeds",
            "claims",
            "VERDICTS"]
 
@@ -49,13 +50,15 @@ def _protocol():
     from tecore.finetune import Protocol
 
     return Protocol(
-        "offline-bench", "adamw", {"lr": (1e-3, 1e-4), "weight_decay": (1e-2,)},
+        "offline-bench-v2", "adamw", {"lr": (1e-4, 3e-5), "weight_decay": (1e-2,)},
         epochs=8, metric="auc", selection="best_val", seeds=(0, 1, 2), batch_size=16,
         image_size=IMAGE_SIZE,
-        reference="tecore offline benchmark: full fine-tuning, AdamW, lr {1e-3, 1e-4}, wd 1e-2, 8 epochs, "
-        "batch 16, 32 px, no augmentation, 3 seeds; macro one-vs-rest AUC (threshold-free: stable on the "
-        "imbalanced MedMNIST test sets); the learning rate with the best mean validation AUC over seeds "
-        "-> its mean test AUC at the best-validation epoch (PED/SFDA rule)",
+        reference="tecore offline benchmark v2: full fine-tuning, AdamW, lr {1e-4, 3e-5} (the fine-tuning "
+        "range of ITM's AdamW protocol, scaled to a few hundred steps), wd 1e-2, 8 epochs, batch 16, 32 px, "
+        "no augmentation, 3 seeds; Fashion-MNIST 5-9 and digits 50 training / 20 validation images per "
+        "class, MedMNIST the whole official train/val splits; macro one-vs-rest AUC (threshold-free: "
+        "stable on the imbalanced MedMNIST test sets); the learning rate with the best mean validation "
+        "AUC over seeds -> its mean test AUC at the best-validation epoch (PED/SFDA rule)",
     )
 
 
@@ -115,9 +118,11 @@ def _first_per_class(ds, n: int):
 def target_splits(name: str, *, seed: int = 0, root=None):
     """``(train, val, test)`` datasets of a benchmark target (see the module docstring).
 
-    Train: ``TRAIN_PER_CLASS`` (50) images per class; val: ``VAL_PER_CLASS`` (20); test: the
-    official test split (Fashion-MNIST 5-9: 100 per class drawn from its 1000, a CPU budget; digits: 100
-    per class of the images left after train and val; MedMNIST: the whole test split).
+    Fashion-MNIST 5-9 and digits: ``TRAIN_PER_CLASS`` (50) training and ``VAL_PER_CLASS`` (20)
+    validation images per class; test: 100 per class (Fashion-MNIST: drawn from its official
+    test split, a CPU budget; digits: of the images left after train and val). MedMNIST: the
+    whole official train, val and test splits (protocol version 2: a few hundred steps at the
+    small learning rates of :data:`PROTOCOL` need more than 50 images per class to train a head).
     """
     from tecore import data
 
@@ -136,8 +141,8 @@ def target_splits(name: str, *, seed: int = 0, root=None):
         trv, test = _first_per_class(ds, tv)
         train, val = _first_per_class(trv, TRAIN_PER_CLASS)
     else:
-        train = data.load(name, "train", per_class=TRAIN_PER_CLASS, seed=seed, root=root)
-        val = data.load(name, "val", per_class=VAL_PER_CLASS, seed=seed, root=root)
+        train = data.load(name, "train", root=root)
+        val = data.load(name, "val", root=root)
         test = data.load(name, "test", root=root)
     return train, val, test
 
@@ -145,14 +150,20 @@ def target_splits(name: str, *, seed: int = 0, root=None):
 # ------------------------------------------------------------------------------------ ground truth
 def run_finetune(out: str | Path = RESULTS, *, models_: Sequence[str] | None = None,
                  targets: Sequence[str] = TARGETS, device: str = "cpu", progress: bool = True,
-                 tag: str = "") -> pd.DataFrame:
+                 tag: str = "", seeds: Sequence[int] | None = None) -> pd.DataFrame:
     """Fine-tune every model on every target with :data:`PROTOCOL`, into the folder ``out``:
     one CSV per (target, zoo), ``<target>__<zoo>.csv``, or ``<target>__<zoo>__<tag>.csv``
     (resumable: runs finished in any file of the folder are skipped — they are copied into the
     process's own file first; processes on different targets, zoos or tags never write the
     same file — give a parallel process its own ``tag``).
-    Targets are the outer loop, so a partial run holds whole targets."""
+    Targets are the outer loop, so a partial run holds whole targets.
+
+    ``seeds`` (default: the protocol's) runs other seeds of the same protocol, e.g. ``(3, 4, 5)``
+    to add replicates to a finished grid: the new rows record their seeds, the finished runs
+    keep their keys, and :func:`ground_truth` and :func:`ceiling_by_seeds` use every seed stored."""
     from tecore import finetune, zoo
+
+    proto = PROTOCOL if seeds is None else PROTOCOL.replace(seeds=tuple(int(s) for s in seeds))
 
     names = list(models_ or models())
     out = Path(out)
@@ -162,7 +173,7 @@ def run_finetune(out: str | Path = RESULTS, *, models_: Sequence[str] | None = N
         for m in names:
             dest = out / f"{t}__{zoo.get_spec(m).zoo}{'__' + tag if tag else ''}.csv"
             _adopt_finished_runs(out, dest, t, m)
-            finetune.run_grid({m: factory(m)}, tr, va, te, PROTOCOL, dataset=t, out=dest,
+            finetune.run_grid({m: factory(m)}, tr, va, te, proto, dataset=t, out=dest,
                               device=device, progress=progress)
     return read_results(out)
 
@@ -205,23 +216,47 @@ def read_results(results) -> pd.DataFrame:
     return pd.read_csv(p)
 
 
-def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complete: bool = True) -> pd.DataFrame:
-    """Tidy ``target, model, truth`` from the stored grid (the protocol's selection rule),
-    using the runs of ``seeds`` only (default: all). ``complete=True`` keeps the (target,
-    model) cells that have every run of the grid for those seeds."""
+def protocol_of(results=RESULTS):
+    """The protocol stored results were run with (their ``protocol_json``), else
+    :data:`PROTOCOL`: the grid of an earlier protocol version (``groundtruth/offline_bench_v1``)
+    reduces by its own grid. Its seeds are every seed stored (replicates added with
+    ``run_finetune(seeds=...)`` included), so a complete cell has them all. Results that mix
+    protocols raise ``ValueError``."""
+    import json
+
     from tecore import finetune
 
     df = read_results(results)
+    if not len(df) or "protocol_json" not in df.columns:
+        return PROTOCOL
+    names = df["protocol"].unique() if "protocol" in df.columns else []
+    if len(names) > 1:
+        raise ValueError(f"the results mix fine-tuning protocols {sorted(map(str, names))}; keep one protocol's "
+                         f"runs per folder (e.g. groundtruth/offline_bench_v1 for the first version)")
+    proto = finetune.get_protocol(json.loads(df["protocol_json"].iloc[0]))
+    if "cfg_seed" in df.columns:  # replicates added later (run_finetune(seeds=...)) count as the protocol's
+        proto = proto.replace(seeds=tuple(int(x) for x in sorted(df["cfg_seed"].dropna().unique())))
+    return proto
+
+
+def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complete: bool = True) -> pd.DataFrame:
+    """Tidy ``target, model, truth`` from the stored grid (the selection rule of the protocol
+    the runs record), using the runs of ``seeds`` only (default: all). ``complete=True`` keeps
+    the (target, model) cells that have every run of the grid for those seeds."""
+    from tecore import finetune
+
+    df = read_results(results)
+    proto = protocol_of(df)
     if seeds is not None:
         df = df[df["cfg_seed"].isin(list(seeds))]
     if complete and len(df):
-        n_cfg = len(PROTOCOL.configs()) // len(PROTOCOL.seeds)
-        need = n_cfg * (len(seeds) if seeds is not None else len(PROTOCOL.seeds))
+        n_cfg = len(proto.configs()) // len(proto.seeds)
+        need = n_cfg * (len(seeds) if seeds is not None else len(proto.seeds))
         size = df.groupby(["dataset", "model"])["run_key"].transform("nunique")
         df = df[size >= need]
     if df.empty:
         return pd.DataFrame(columns=["target", "model", "truth"])
-    return finetune.ground_truth(df, PROTOCOL)[["target", "model", "truth"]]
+    return finetune.ground_truth(df, proto)[["target", "model", "truth"]]
 
 
 def ceiling(results=RESULTS) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 """The offline benchmark: target splits, ground-truth reduction, the seed ceiling, claims."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,17 +27,51 @@ def test_fashion_target_is_the_unseen_classes_relabelled():
         benchmark.target_splits("cifar10")
 
 
-def _grid(quality, noise=0.0, seeds=(0, 1, 2), targets=("a", "b"), rng=None):
-    """Synthetic run_grid rows: test accuracy = quality[model] + lr effect + seed noise."""
+def test_medmnist_targets_use_the_whole_official_splits():
+    from tecore import data
+
+    tr, va, te = benchmark.target_splits("breastmnist")
+    assert (len(tr), len(va), len(te)) == (546, 78, 156)  # MedMNIST v2 BreastMNIST
+    assert (tr.split, va.split, te.split) == ("train", "val", "test")
+    assert np.array_equal(tr.labels, data.load("breastmnist", "train").labels)
+
+
+def test_stored_results_reduce_by_their_own_protocol():
+    """A grid run with an earlier protocol (another grid, other seeds) reduces by that
+    protocol: its completeness rule and its learning rates, not the current PROTOCOL's."""
+    old = benchmark.PROTOCOL.replace(name="old", grid={"lr": (1e-2, 1e-3, 1e-4), "weight_decay": (1e-2,)},
+                                     seeds=(0, 1))
+    df = _grid({"m1": 0.5, "m2": 0.6, "m3": 0.7}, seeds=(0, 1), protocol=old)
+    assert benchmark.protocol_of(df) == old
+    gt = benchmark.ground_truth(df)  # 3 lrs x 2 seeds per cell: complete under "old"
+    assert len(gt) == 6
+    np.testing.assert_allclose(gt[gt.target == "a"].truth, [0.54, 0.64, 0.74])
+    assert benchmark.ceiling(df).n_models.tolist() == [3, 3]
+    assert len(benchmark.ground_truth(df.iloc[1:])) == 5  # a run missing: that cell is left out
+    assert benchmark.protocol_of(_grid({"m1": 0.5})) == benchmark.PROTOCOL
+    more = _grid({"m1": 0.5, "m2": 0.6, "m3": 0.7}, seeds=(0, 1, 2, 3))  # a fourth replicate added later
+    assert benchmark.protocol_of(more).seeds == (0, 1, 2, 3)
+    assert len(benchmark.ground_truth(more)) == 6
+    assert len(benchmark.ground_truth(more[~((more.model == "m1") & (more.cfg_seed == 3))])) == 4  # m1 lacks seed 3
+    mixed = pd.concat([df, _grid({"m1": 0.5})], ignore_index=True)
+    with pytest.raises(ValueError, match="mix fine-tuning protocols"):
+        benchmark.ground_truth(mixed)
+
+
+def _grid(quality, noise=0.0, seeds=(0, 1, 2), targets=("a", "b"), rng=None, protocol=None):
+    """Synthetic run_grid rows: test accuracy = quality[model] + lr effect + seed noise
+    (the first learning rate of the protocol's grid is 0.05 better)."""
     rng = rng or np.random.default_rng(0)
-    proto = json.dumps(benchmark.PROTOCOL.to_dict(), sort_keys=True)
+    protocol = protocol or benchmark.PROTOCOL
+    proto = json.dumps(protocol.to_dict(), sort_keys=True)
+    lrs = protocol.grid["lr"]
     rows = []
     for t in targets:
         for m, q in quality.items():
-            for lr in (1e-3, 1e-4):
+            for lr in lrs:
                 for s in seeds:
-                    v = q + (0.05 if lr == 1e-3 else 0.0) + noise * rng.standard_normal()
-                    rows.append({"run_key": f"{t}{m}{lr}{s}", "model": m, "dataset": t, "protocol": "offline-bench",
+                    v = q + (0.05 if lr == lrs[0] else 0.0) + noise * rng.standard_normal()
+                    rows.append({"run_key": f"{t}{m}{lr}{s}", "model": m, "dataset": t, "protocol": protocol.name,
                                  "cfg_lr": lr, "cfg_weight_decay": 1e-2, "cfg_batch_size": 32, "cfg_seed": s,
                                  "best_val_score": v, "test_at_best_val": v - 0.01, "best_val_loss": 1 - v,
                                  "test_at_min_val_loss": v, "max_test": v, "protocol_json": proto})
@@ -156,3 +191,20 @@ def test_a_tagged_process_adopts_runs_finished_elsewhere(tmp_path):
     benchmark._adopt_finished_runs(tmp_path, tmp_path / "a__z__u.csv", "a", "m2")  # nothing to adopt
     assert not (tmp_path / "a__z__u.csv").exists()
     assert len(benchmark.read_results(tmp_path)) == len(got)  # duplicates count once
+
+
+def test_run_finetune_adds_replicates_with_other_seeds(tmp_path, monkeypatch):
+    from tecore import finetune
+
+    seen = []
+
+    def fake_run_grid(models, train, val, test, protocol, *, dataset, out, **kw):
+        seen.append((dataset, list(models), protocol.seeds, protocol.name, Path(out).name))
+        _grid({"m": 0.5}, seeds=protocol.seeds, targets=(dataset,)).to_csv(out, index=False)
+
+    monkeypatch.setattr(finetune, "run_grid", fake_run_grid)
+    benchmark.run_finetune(tmp_path, models_=["fmnist/resnet_sup"], targets=("digits",), seeds=[3, 4], tag="more")
+    assert seen == [("digits", ["fmnist/resnet_sup"], (3, 4), benchmark.PROTOCOL.name,
+                     "digits__offline-trained__more.csv")]
+    benchmark.run_finetune(tmp_path, models_=["fmnist/resnet_sup"], targets=("digits",))
+    assert seen[-1][2] == benchmark.PROTOCOL.seeds
