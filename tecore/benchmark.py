@@ -239,10 +239,13 @@ def protocol_of(results=RESULTS):
     return proto
 
 
-def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complete: bool = True) -> pd.DataFrame:
+def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complete: bool = True,
+                 with_config: bool = False) -> pd.DataFrame:
     """Tidy ``target, model, truth`` from the stored grid (the selection rule of the protocol
     the runs record), using the runs of ``seeds`` only (default: all). ``complete=True`` keeps
-    the (target, model) cells that have every run of the grid for those seeds."""
+    the (target, model) cells that have every run of the grid for those seeds (default: for
+    every seed stored for that target). ``with_config=True`` adds the selected configuration
+    (``cfg_lr``, ...) of each cell."""
     from tecore import finetune
 
     df = read_results(results)
@@ -251,12 +254,16 @@ def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complet
         df = df[df["cfg_seed"].isin(list(seeds))]
     if complete and len(df):
         n_cfg = len(proto.configs()) // len(proto.seeds)
-        need = n_cfg * (len(seeds) if seeds is not None else len(proto.seeds))
+        if seeds is not None:
+            need = n_cfg * len(seeds)
+        else:  # each target by its own seeds: replicates may be added to some targets only
+            need = n_cfg * df.groupby("dataset")["cfg_seed"].transform("nunique")
         size = df.groupby(["dataset", "model"])["run_key"].transform("nunique")
         df = df[size >= need]
     if df.empty:
         return pd.DataFrame(columns=["target", "model", "truth"])
-    return finetune.ground_truth(df, proto)[["target", "model", "truth"]]
+    out = finetune.ground_truth(df, proto, with_config=with_config)
+    return out if with_config else out[["target", "model", "truth"]]
 
 
 def ceiling(results=RESULTS) -> pd.DataFrame:
@@ -269,7 +276,8 @@ def ceiling(results=RESULTS) -> pd.DataFrame:
     """
     df = read_results(results)
     by = ceiling_by_seeds(df, max_set_size=1, max_seeds=None)  # the pairs of single seeds
-    return by.assign(n_seeds=df["cfg_seed"].nunique() if len(df) else 0)[
+    n_seeds = df.groupby("dataset")["cfg_seed"].nunique() if len(df) else pd.Series(dtype=int)
+    return by.assign(n_seeds=by["target"].map(n_seeds).astype(int))[
         ["target", "n_models", "n_seeds", "ceiling", "ceiling_min", "ceiling_max"]]
 
 

@@ -557,11 +557,13 @@ def find_results(path: str | os.PathLike) -> Path:
     )
 
 
-def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Protocol | Mapping | None = None) -> pd.DataFrame:
+def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Protocol | Mapping | None = None,
+                 *, with_config: bool = False) -> pd.DataFrame:
     """Reduce grid results to one ground-truth score per (target, model) by the protocol's
     selection rule (see :class:`Protocol`). Returns tecore's ground-truth table ``target,
     model, truth`` (sorted; ``target`` is the grid's ``dataset``; ``df.attrs["metric"]`` names
-    the protocol's metric)."""
+    the protocol's metric); ``with_config=True`` adds the selected configuration's ``cfg_*``
+    columns (the seed excluded), e.g. to see which learning rate the rule picked."""
     df = pd.read_csv(results) if not isinstance(results, pd.DataFrame) else results
     if df.empty:
         raise ValueError("no fine-tuning results to reduce; run tecore.finetune.run_grid first")
@@ -572,18 +574,27 @@ def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Prot
         proto = get_protocol(json.loads(df["protocol_json"].iloc[0]))
     else:
         proto = get_protocol(protocol)
-    out = {}
+    out, chosen = {}, {}
     cfg_cols = [c for c in df.columns if c.startswith("cfg_") and c != "cfg_seed"]
     for (ds, model), g in df.groupby(["dataset", "model"], sort=True):
         if proto.selection == "max_test":
+            at = g["max_test"].idxmax() if g["max_test"].notna().any() else None
             out[(ds, model)] = g["max_test"].max()
         elif proto.selection == "min_val_loss":
             g = g[np.isfinite(g["best_val_loss"])]
-            out[(ds, model)] = g.loc[g["best_val_loss"].idxmin(), "test_at_min_val_loss"] if len(g) else np.nan
+            at = g["best_val_loss"].idxmin() if len(g) else None
+            out[(ds, model)] = g.loc[at, "test_at_min_val_loss"] if len(g) else np.nan
         else:  # best_val: mean over seeds per configuration
             agg = g.groupby(cfg_cols, dropna=False)[["best_val_score", "test_at_best_val"]].mean()
             agg = agg[np.isfinite(agg["best_val_score"])]
-            out[(ds, model)] = agg.loc[agg["best_val_score"].idxmax(), "test_at_best_val"] if len(agg) else np.nan
+            at = agg["best_val_score"].idxmax() if len(agg) else None
+            out[(ds, model)] = agg.loc[at, "test_at_best_val"] if len(agg) else np.nan
+            if at is not None:  # the configuration itself, not a row
+                chosen[(ds, model)] = pd.Series(at if isinstance(at, tuple) else (at,), index=cfg_cols)
+                continue
+        chosen[(ds, model)] = g.loc[at, cfg_cols] if at is not None else pd.Series(np.nan, index=cfg_cols)
     df = pd.DataFrame([(t, m, float(v)) for (t, m), v in out.items()], columns=["target", "model", "truth"])
+    if with_config:
+        df = pd.concat([df, pd.DataFrame([chosen[k] for k in out], columns=cfg_cols).reset_index(drop=True)], axis=1)
     df.attrs["metric"] = proto.metric
     return df

@@ -53,6 +53,15 @@ def test_stored_results_reduce_by_their_own_protocol():
     assert benchmark.protocol_of(more).seeds == (0, 1, 2, 3)
     assert len(benchmark.ground_truth(more)) == 6
     assert len(benchmark.ground_truth(more[~((more.model == "m1") & (more.cfg_seed == 3))])) == 4  # m1 lacks seed 3
+    # replicates added to one target only: each target is complete by its own seeds
+    q = {f"m{i}": 0.5 + 0.02 * i for i in range(4)}
+    one = pd.concat([_grid(q), _grid(q, seeds=(3, 4), targets=("a",))], ignore_index=True)
+    assert len(benchmark.ground_truth(one)) == 8
+    assert len(benchmark.ground_truth(one[~((one.dataset == "a") & (one.model == "m0") & (one.cfg_seed == 4))])) == 7
+    ceil = benchmark.ceiling(one).set_index("target")
+    assert ceil.n_seeds.to_dict() == {"a": 5, "b": 3} and ceil.n_models.tolist() == [4, 4]
+    by = benchmark.ceiling_by_seeds(one)
+    assert by[by.target == "b"].seeds_b.max() == 2 and by[by.target == "a"].seeds_b.max() == 4
     mixed = pd.concat([df, _grid({"m1": 0.5})], ignore_index=True)
     with pytest.raises(ValueError, match="mix fine-tuning protocols"):
         benchmark.ground_truth(mixed)

@@ -139,6 +139,11 @@ def test_ground_truth_selection_rules_on_a_hand_table():
     # mean val over seeds: lr=0.1 -> 0.80, lr=0.01 -> 0.80 vs 0.70/0.90 -> 0.80; tie -> first (0.01)
     df.loc[df.cfg_lr == 0.01, "best_val_score"] += 0.05
     assert ground_truth(df, Protocol("p", selection="best_val", **base)).truth.iloc[0] == 0.75
+    # the configuration each rule picked
+    pick = {sel: ground_truth(df, Protocol("p", selection=sel, **base), with_config=True)
+            for sel in ("max_test", "min_val_loss", "best_val")}
+    assert {k: v.cfg_lr.iloc[0] for k, v in pick.items()} == {"max_test": 0.1, "min_val_loss": 0.01, "best_val": 0.01}
+    assert "cfg_seed" not in pick["best_val"] and list(ground_truth(df, Protocol("p", selection="best_val", **base)).columns) == ["target", "model", "truth"]
 
 
 def test_find_results_cwd_then_checkout(tmp_path, monkeypatch):
