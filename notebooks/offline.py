@@ -200,7 +200,7 @@ if runs is not None:
         display.glue("n_ceiling_up", int((up > 0.05).sum()), fmt="d")
         display.glue("n_ceiling_targets", len(up), fmt="d")
         halves = by_seeds[by_seeds.seeds_a == by_seeds.seeds_b].sort_values("seeds_a").groupby("target").last()
-        display.glue("ceiling_halves", ", ".join(f"{t} {r.ceiling:.2f} ({r.seeds_a} vs {r.seeds_b})"
+        display.glue("ceiling_halves", ", ".join(f"{t} {r.ceiling:.2f} ({int(r.seeds_a)} vs {int(r.seeds_b)})"
                                                   for t, r in halves.iterrows()))
         display.glue("n_halves_08", f"{int((halves.ceiling >= 0.8).sum())} of {len(halves)}")
 if runs is None or not {"1 vs 1", "1 vs 2"} <= set(grow.columns):
