@@ -577,21 +577,15 @@ def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Prot
     out, chosen = {}, {}
     cfg_cols = [c for c in df.columns if c.startswith("cfg_") and c != "cfg_seed"]
     for (ds, model), g in df.groupby(["dataset", "model"], sort=True):
-        if proto.selection == "max_test":
-            at = g["max_test"].idxmax() if g["max_test"].notna().any() else None
-            out[(ds, model)] = g["max_test"].max()
-        elif proto.selection == "min_val_loss":
-            g = g[np.isfinite(g["best_val_loss"])]
-            at = g["best_val_loss"].idxmin() if len(g) else None
-            out[(ds, model)] = g.loc[at, "test_at_min_val_loss"] if len(g) else np.nan
-        else:  # best_val: mean over seeds per configuration
-            agg = g.groupby(cfg_cols, dropna=False)[["best_val_score", "test_at_best_val"]].mean()
-            agg = agg[np.isfinite(agg["best_val_score"])]
-            at = agg["best_val_score"].idxmax() if len(agg) else None
-            out[(ds, model)] = agg.loc[at, "test_at_best_val"] if len(agg) else np.nan
-            if at is not None:  # the configuration itself, not a row
-                chosen[(ds, model)] = pd.Series(at if isinstance(at, tuple) else (at,), index=cfg_cols)
-                continue
+        if proto.selection == "best_val":  # mean over seeds per configuration
+            g = g.groupby(cfg_cols, dropna=False)[["best_val_score", "test_at_best_val"]].mean().reset_index()
+            key, value = "best_val_score", "test_at_best_val"
+        else:
+            key, value = ("max_test", "max_test") if proto.selection == "max_test" else ("best_val_loss",
+                                                                                    "test_at_min_val_loss")
+        g = g[np.isfinite(g[key])]
+        at = (g[key].idxmin() if key == "best_val_loss" else g[key].idxmax()) if len(g) else None
+        out[(ds, model)] = g.loc[at, value] if at is not None else np.nan
         chosen[(ds, model)] = g.loc[at, cfg_cols] if at is not None else pd.Series(np.nan, index=cfg_cols)
     df = pd.DataFrame([(t, m, float(v)) for (t, m), v in out.items()], columns=["target", "model", "truth"])
     if with_config:
