@@ -33,7 +33,8 @@
 #   Fashion and digits with 50 training and 20 validation images per class and 100 test images
 #   per class, the MedMNIST sets with their whole official train, validation and test splits;
 # * **metrics** — every metric of `tecore.metrics` and PED on top of LogME, SFDA and N-LEEP;
-#   they see the training images, as a practitioner would;
+#   they see the training images, as a practitioner would (ITM with 100 instead of 500
+#   iterations, in float32: the `hyper` parameter);
 # * **ground truth** — full fine-tuning of every network by `tecore.finetune.run_grid`, with a
 #   learning-rate grid and three seeds, plus three replicate seeds added later
 #   (`tecore.benchmark.PROTOCOL`, stored in
@@ -58,7 +59,7 @@
 zoo = "offline-bench"  # a tecore.zoo collection ("offline-bench": tecore.benchmark.models()), or model names
 targets = "benchmark"  # "benchmark" (tecore.benchmark.TARGETS with their splits), or names/folders/.npz files
 metrics = "all+ped"  # "all" registered metrics, "all+ped" (also PED on LogME, SFDA, N-LEEP), or a list
-hyper = {"itm": {"n_iter": 100}}  # per-metric hyper-parameters (ITM: 100 instead of 500 iterations, CPU)
+hyper = {"itm": {"n_iter": 100, "dtype": "float32"}}  # per-metric hyper-parameters (ITM: 100 instead of 500 iterations, float32; CPU budget)
 per_class = 30  # images per class the metrics see (own targets only; benchmark targets: their training splits)
 test_per_class = 20  # held-out images per class of the linear probe (own targets only)
 image_size = 32  # input side the networks see

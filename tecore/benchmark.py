@@ -304,7 +304,10 @@ def ceiling_by_seeds(results=RESULTS, *, max_seeds: int | None = 8,
     seeds = sorted(df["cfg_seed"].unique())[:max_seeds] if len(df) else []
     largest = len(seeds) - 1 if max_set_size is None else min(max_set_size, len(seeds) - 1)
     sets = [c for k in range(1, largest + 1) for c in itertools.combinations(seeds, k)]
-    truths = {s: ground_truth(df, seeds=list(s)) for s in sets}
+    # per seed set, per target: model -> truth (split once, not once per pair of sets)
+    truths = {s: {t: g.set_index("model")["truth"] for t, g in ground_truth(df, seeds=list(s)).groupby("target")}
+              for s in sets}
+    empty = pd.Series(dtype=float)
     rows = []
     for t in sorted(df["dataset"].unique()) if len(df) else []:
         vals: dict[tuple[int, int], list[float]] = {}
@@ -312,8 +315,7 @@ def ceiling_by_seeds(results=RESULTS, *, max_seeds: int | None = 8,
         for a, b in itertools.combinations(sets, 2):
             if set(a) & set(b) or len(a) > len(b):
                 continue
-            ga = truths[a][truths[a].target == t].set_index("model")["truth"]
-            gb = truths[b][truths[b].target == t].set_index("model")["truth"]
+            ga, gb = truths[a].get(t, empty), truths[b].get(t, empty)
             common = ga.index.intersection(gb.index)
             if len(common) >= 3:
                 key = (len(a), len(b))

@@ -574,21 +574,24 @@ def ground_truth(results: pd.DataFrame | str | os.PathLike, protocol: str | Prot
         proto = get_protocol(json.loads(df["protocol_json"].iloc[0]))
     else:
         proto = get_protocol(protocol)
-    out, chosen = {}, {}
     cfg_cols = [c for c in df.columns if c.startswith("cfg_") and c != "cfg_seed"]
-    for (ds, model), g in df.groupby(["dataset", "model"], sort=True):
-        if proto.selection == "best_val":  # mean over seeds per configuration
-            g = g.groupby(cfg_cols, dropna=False)[["best_val_score", "test_at_best_val"]].mean().reset_index()
-            key, value = "best_val_score", "test_at_best_val"
-        else:
-            key, value = ("max_test", "max_test") if proto.selection == "max_test" else ("best_val_loss",
-                                                                                    "test_at_min_val_loss")
-        g = g[np.isfinite(g[key])]
-        at = (g[key].idxmin() if key == "best_val_loss" else g[key].idxmax()) if len(g) else None
-        out[(ds, model)] = g.loc[at, value] if at is not None else np.nan
-        chosen[(ds, model)] = g.loc[at, cfg_cols] if at is not None else pd.Series(np.nan, index=cfg_cols)
-    df = pd.DataFrame([(t, m, float(v)) for (t, m), v in out.items()], columns=["target", "model", "truth"])
-    if with_config:
-        df = pd.concat([df, pd.DataFrame([chosen[k] for k in out], columns=cfg_cols).reset_index(drop=True)], axis=1)
+    pairs = ["dataset", "model"]
+    if proto.selection == "best_val":  # mean over seeds per configuration (sorted as a groupby sorts)
+        g = df.groupby(pairs + cfg_cols, dropna=False, sort=True)[["best_val_score", "test_at_best_val"]].mean()
+        g = g.reset_index()
+        key, value = "best_val_score", "test_at_best_val"
+    else:
+        key, value = ("max_test", "max_test") if proto.selection == "max_test" else ("best_val_loss",
+                                                                                "test_at_min_val_loss")
+        g = df
+    finite = g[np.isfinite(g[key].to_numpy(dtype=float))]
+    by = finite.groupby(pairs, sort=True)[key]
+    at = by.idxmin() if key == "best_val_loss" else by.idxmax()  # the first of equal scores, as before
+    picked = finite.loc[at.to_numpy(), pairs + cfg_cols + [value]].rename(columns={value: "truth"})
+    # every (target, model) of the grid, NaN where no configuration has a finite score
+    every = df[pairs].drop_duplicates().sort_values(pairs)
+    out = every.merge(picked, on=pairs, how="left").rename(columns={"dataset": "target"})
+    out["truth"] = out["truth"].astype(float)
+    df = out[["target", "model", "truth"] + (cfg_cols if with_config else [])].reset_index(drop=True)
     df.attrs["metric"] = proto.metric
     return df

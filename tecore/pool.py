@@ -141,8 +141,10 @@ def score_pool(pool: Mapping[str, Any], metrics, *, labels=None, hyper: Mapping 
     -------
     DataFrame with columns ``model``, ``metric``, ``score`` (float, higher = better),
     ``seconds`` (wall clock of that model's metric call; for a pool-level metric, the
-    per-model terms plus an equal share of the combination) and ``note`` (``""`` when all
-    went well). The per-model terms of pool-level metrics are kept in
+    per-model terms plus an equal share of the combination; work that one metric contains
+    and another already did on the same model, such as the S_LP inside ``lp_fu``'s terms
+    after ``lp``, is done once and counted under the first: :mod:`tecore.metrics._shared`)
+    and ``note`` (``""`` when all went well). The per-model terms of pool-level metrics are kept in
     ``df.attrs["terms"][metric]`` (DataFrame model x term).
     """
     from tecore import metrics as registry
@@ -173,67 +175,70 @@ def score_pool(pool: Mapping[str, Any], metrics, *, labels=None, hyper: Mapping 
     from tecore._progress import progress_bar
 
     bar = progress_bar(total=total, disable=not progress, desc="score_pool", unit="score")
+    from tecore.metrics._shared import sharing
+
     try:
-        for spec in specs:
-            kw, combine_kwargs = _hyper_for(spec, hyper_all)
-            fn = spec.function
-            per_model: dict[str, Any] = {}
-            spec_rows: dict[str, dict] = {}
-            for model, avail in inputs.items():
-                bar.set_postfix_str(f"{spec.name} / {model}", refresh=False)
-                lack = [k for k in spec.inputs if k not in avail]
-                row = {"model": model, "metric": spec.name, "score": np.nan, "seconds": np.nan, "note": ""}
-                spec_rows[model] = row
-                if lack:
-                    row["note"] = f"missing input(s): {', '.join(lack)}"
-                    missing.append(f"{model}/{spec.name} ({', '.join(lack)})")
-                    bar.update(1)
-                    continue
-                t0 = time.perf_counter()
-                try:
-                    val = fn(*(avail[k] for k in spec.inputs), **kw)
-                except registry.MetricUnavailable as exc:  # e.g. no published ImageNet top-1
-                    row["note"] = f"unavailable: {exc}"
-                    missing.append(f"{model}/{spec.name} (unavailable)")
-                    bar.update(1)
-                    continue
-                except Exception as exc:  # noqa: BLE001 - reported with model and metric
-                    if errors == "raise":
-                        raise _fail(exc, model, spec.name) from exc
-                    row["note"] = f"error: {type(exc).__name__}: {exc}"
-                    bar.update(1)
-                    continue
-                row["seconds"] = time.perf_counter() - t0
-                if spec.pool_level:
-                    if not isinstance(val, Mapping):
-                        err = RuntimeError(f"pool-level metric returned {type(val).__name__}, "
-                                           "expected a dict of terms")
+        with sharing():  # one NCA fit / mixture per model for every metric that contains it
+            for spec in specs:
+                kw, combine_kwargs = _hyper_for(spec, hyper_all)
+                fn = spec.function
+                per_model: dict[str, Any] = {}
+                spec_rows: dict[str, dict] = {}
+                for model, avail in inputs.items():
+                    bar.set_postfix_str(f"{spec.name} / {model}", refresh=False)
+                    lack = [k for k in spec.inputs if k not in avail]
+                    row = {"model": model, "metric": spec.name, "score": np.nan, "seconds": np.nan, "note": ""}
+                    spec_rows[model] = row
+                    if lack:
+                        row["note"] = f"missing input(s): {', '.join(lack)}"
+                        missing.append(f"{model}/{spec.name} ({', '.join(lack)})")
+                        bar.update(1)
+                        continue
+                    t0 = time.perf_counter()
+                    try:
+                        val = fn(*(avail[k] for k in spec.inputs), **kw)
+                    except registry.MetricUnavailable as exc:  # e.g. no published ImageNet top-1
+                        row["note"] = f"unavailable: {exc}"
+                        missing.append(f"{model}/{spec.name} (unavailable)")
+                        bar.update(1)
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - reported with model and metric
                         if errors == "raise":
-                            raise _fail(err, model, spec.name)
-                        row["note"] = f"error: {err}"
+                            raise _fail(exc, model, spec.name) from exc
+                        row["note"] = f"error: {type(exc).__name__}: {exc}"
+                        bar.update(1)
+                        continue
+                    row["seconds"] = time.perf_counter() - t0
+                    if spec.pool_level:
+                        if not isinstance(val, Mapping):
+                            err = RuntimeError(f"pool-level metric returned {type(val).__name__}, "
+                                               "expected a dict of terms")
+                            if errors == "raise":
+                                raise _fail(err, model, spec.name)
+                            row["note"] = f"error: {err}"
+                        else:
+                            per_model[model] = dict(val)
                     else:
-                        per_model[model] = dict(val)
-                else:
-                    row["score"] = float(val)
-                bar.update(1)
-            if spec.pool_level and per_model:
-                terms = pd.DataFrame.from_dict(per_model, orient="index")
-                terms_out[spec.name] = terms
-                t0 = time.perf_counter()
-                try:
-                    combined = spec.combiner(terms, **combine_kwargs)
-                except Exception as exc:  # noqa: BLE001
-                    if errors == "raise":
-                        raise _fail(exc, list(per_model), spec.name) from exc
-                    for m in per_model:
-                        spec_rows[m]["note"] = f"error in combine: {type(exc).__name__}: {exc}"
-                else:
-                    share = (time.perf_counter() - t0) / len(per_model)
-                    combined = pd.Series(combined)
-                    for m in per_model:
-                        spec_rows[m]["score"] = float(combined.get(m, np.nan))
-                        spec_rows[m]["seconds"] += share
-            rows.extend(spec_rows.values())
+                        row["score"] = float(val)
+                    bar.update(1)
+                if spec.pool_level and per_model:
+                    terms = pd.DataFrame.from_dict(per_model, orient="index")
+                    terms_out[spec.name] = terms
+                    t0 = time.perf_counter()
+                    try:
+                        combined = spec.combiner(terms, **combine_kwargs)
+                    except Exception as exc:  # noqa: BLE001
+                        if errors == "raise":
+                            raise _fail(exc, list(per_model), spec.name) from exc
+                        for m in per_model:
+                            spec_rows[m]["note"] = f"error in combine: {type(exc).__name__}: {exc}"
+                    else:
+                        share = (time.perf_counter() - t0) / len(per_model)
+                        combined = pd.Series(combined)
+                        for m in per_model:
+                            spec_rows[m]["score"] = float(combined.get(m, np.nan))
+                            spec_rows[m]["seconds"] += share
+                rows.extend(spec_rows.values())
     finally:
         bar.close()
     if missing:

@@ -189,3 +189,23 @@ def test_offline_trained_zoo_loads_from_the_checkout():
         groups["vit"] += "vit" in spec.arch
         groups["simclr"] += "simclr" in name
     assert groups == {"vit": 2, "simclr": 2}
+
+
+def test_headless_torchvision_model_is_the_same_in_every_process():
+    """A features-only torchvision entry has no randomly initialised source head left: its
+    parameters, and so its feature-cache key, do not depend on the global random state
+    (they did: every new process re-extracted mobilenet_v2_deepsort's features)."""
+    from tecore.extract.features import _model_id
+
+    ids, features = [], []
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model, _, spec = zoo.create("mobilenet_v2_deepsort", image_size=64)
+        ids.append(_model_id(spec, model))
+        assert isinstance(model.backbone.get_submodule(spec.head), torch.nn.Identity)
+        assert not any(n.startswith("classifier.1") for n, _ in model.backbone.named_parameters())
+        with torch.no_grad():
+            features.append(model(x)[0])
+    assert ids[0] == ids[1]
+    assert features[0].shape == (2, 1280) and torch.equal(features[0], features[1])

@@ -332,7 +332,8 @@ def itm(
       the same whatever the caller's thread count (tested), and small eigenproblems do not
       oversubscribe a busy CPU (the 256 x 256 ``eigvalsh`` took ~0.9 s under torch's
       default threads vs 4 ms on one). ``n_threads=None`` keeps the caller's setting,
-      ``dtype="float32"`` halves the cost.
+      ``dtype="float32"`` halves the cost (2.2x at D = 1280) and moves the score by
+      ~1e-6 relative (tested at D = 384, 100 iterations: < 1e-5, same ranking).
     * **Device** (``device``). ``"cpu"`` (default; ``None`` means the same): the reference
       path above. A torch device (``"cuda"``, ``"cuda:1"``, ``torch.device``) runs the
       module there (same seeds, split and batches; a CUDA device torch does not see is a

@@ -21,6 +21,7 @@ from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, check_featu
                                     validate_params)
 from tecore.metrics._lda import lda_svd
 from tecore.metrics._pool_minmax import check_terms
+from tecore.metrics._shared import shared
 from tecore.metrics._subsample import stratified_subsample
 
 __all__ = ["lp", "lp_fu_terms", "combine_lp_fu"]
@@ -29,6 +30,7 @@ __all__ = ["lp", "lp_fu_terms", "combine_lp_fu"]
 MAX_FIT_SAMPLES = 5000
 
 
+@shared  # lp_fu's terms reuse the lp of the same pool (tecore.metrics._shared)
 @validate_params({"n_components": [Interval(Integral, 1, None)], "n_neighbors": [Interval(Integral, 1, None)],
                   "random_state": [None, RANDOM_STATE], "leave_one_out": [BOOLEAN],
                   "max_iter": [Interval(Integral, 1, None)],

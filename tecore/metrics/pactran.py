@@ -24,6 +24,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp, softmax
 
+from tecore.metrics._shared import shared
 from tecore.metrics._checks import (RANDOM_STATE, Interval, check_features_labels, check_probs_labels,
                                     validate_params)
 
@@ -113,6 +114,7 @@ def pactran_gamma(probs, labels, *, alpha: float = 1.0) -> float:
     return _gamma(c.X, c.y, _one_hot(c.y, c.n_classes), float(alpha))
 
 
+@shared  # pactran_dirichlet_gmm and pactran_gamma_gmm of one pool share the mixture
 def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=0) -> np.ndarray:
     """The official ``gmm_estimator``: PCA keeping ``pca_variance`` of the variance, then a
     full-covariance Gaussian mixture with max(min(C, int(0.2 N)), int(0.1 N)) components;

@@ -81,6 +81,14 @@ def _make_wrapper():
             self._timm = spec.arch.startswith("timm:")
             self._captured = None
             if not self._timm:
+                if not spec.has_head:
+                    # a headless torchvision network is built with torchvision's randomly
+                    # initialised 1000-class head (its forward needs one): drop it, so the
+                    # parameters (and the feature-cache key, which hashes them) are the same in
+                    # every process. Done after construction: the random-number stream that
+                    # seeded code (fine-tuning) sees is unchanged.
+                    parent, _, child = spec.head.rpartition(".")
+                    setattr(backbone.get_submodule(parent) if parent else backbone, child, torch.nn.Identity())
                 head = backbone.get_submodule(spec.head)
                 head.register_forward_pre_hook(self._capture)
 
