@@ -226,29 +226,20 @@ if runs is None or not {"1 vs 1", "1 vs 2"} <= set(grow.columns):
 # %%
 # NBVAL_CHECK_OUTPUT
 if previous is not None and runs is not None and len(previous):
+    cmp = benchmark.compare_protocols(previous, runs, targets=result.settings["targets"])
     lrs = {v: ", ".join(f"{x:g}" for x in benchmark.protocol_of(r).grid["lr"]) for v, r in (("v1", previous), ("v2", runs))}
-    versions = pd.concat({f"v1: lr {lrs['v1']}": benchmark.ceiling(previous).set_index("target")["ceiling"],
-                          f"v2: lr {lrs['v2']}": benchmark.ceiling(runs).set_index("target")["ceiling"]}, axis=1)
-    versions = versions.reindex([t for t in result.settings["targets"] if t in versions.index])
-    display.show(versions, caption="the ceiling (1 vs 1) of the two protocol versions")
-    change = versions.iloc[:, 1] - versions.iloc[:, 0]
+    display.show(cmp.ceilings.rename(columns={v: f"{v}: lr {lrs[v]}" for v in lrs}),
+                 caption="the ceiling (1 vs 1) of the two protocol versions")
+    change = cmp.ceilings["v2"] - cmp.ceilings["v1"]
     display.glue("v2_up", ", ".join(f"{t} ({d:+.2f})" for t, d in change[change > 0].items()) or "no target")
     display.glue("v2_down", ", ".join(f"{t} ({d:+.2f})" for t, d in change[change <= 0].items()) or "no target")
-    picked = pd.concat({v: benchmark.ground_truth(r, with_config=True) for v, r in (("v1", previous), ("v2", runs))},
-                       names=["version"]).reset_index(level=0)
-    picked = picked[picked.target.isin(result.settings["targets"])]
-    display.show(picked.groupby(["version", "target"]).cfg_lr.value_counts().unstack(fill_value=0),
-                 caption="the learning rate the selection rule picked: (target, model) cells per rate")
-    for v, g in picked.groupby("version"):
-        top = max(benchmark.protocol_of(previous if v == "v1" else runs).grid["lr"])
-        display.glue(f"{v}_top_lr", f"{(g.cfg_lr == top).sum()} of {len(g)}")
-    early, final = "fmnist/resnet_sup_lowlr_step10", "fmnist/resnet_sup_lowlr"
-    pair = picked[picked.model.isin([early, final])].pivot(index="target", columns=["version", "model"], values="truth")
-    if pair.shape[1] == 4:
-        display.show(pair, precision=3, caption="ground truth of a ResNet after 10 training steps and at the "
-                                                "end of the same run, in both versions")
-        for v in ("v1", "v2"):
-            lead = pair[(v, final)] - pair[(v, early)]
+    display.show(cmp.picked, caption="the learning rate the selection rule picked: (target, model) cells per rate")
+    for v, (n_top, n_cells) in cmp.top_rate.items():
+        display.glue(f"{v}_top_lr", f"{n_top} of {n_cells}")
+    if cmp.checkpoints is not None:
+        display.show(cmp.checkpoints, precision=3, caption="ground truth of a ResNet after 10 training steps and at "
+                                                           "the end of the same run, in both versions")
+        for v, lead in cmp.lead.items():
             display.glue(f"{v}_early_lead", ", ".join(f"{t} {d:+.3f}" for t, d in lead.items()))
             display.glue(f"{v}_n_close", f"{int((lead.abs() < 0.005).sum())} of {len(lead)}")
     else:

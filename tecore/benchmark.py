@@ -17,6 +17,7 @@ Everything here runs offline on a CPU (the ``offline`` chapter, ``groundtruth/of
   by :func:`ground_truth`; its reliability, the **ceiling** of any metric's weighted tau, by
   :func:`ceiling` (weighted tau between the ground truths of disjoint seed sets, Agostinelli
   et al., ECCV 2022), and by :func:`ceiling_by_seeds` how it grows with the seeds averaged;
+  :func:`compare_protocols` sets two protocol versions side by side;
 * **claims** — :func:`claims`: the small-scale versions of PED, medical (LP x FU), GBC, ITM and
   LEEP claims, each with a verdict computed from the tables.
 """
@@ -32,7 +33,7 @@ import pandas as pd
 
 __all__ = ["ZOOS", "TARGETS", "IMAGE_SIZE", "PROTOCOL", "RESULTS", "models", "model_groups",
            "target_splits", "factory", "run_finetune", "read_results", "protocol_of", "ground_truth", "ceiling", "ceiling_by_seeds",
-           "claims",
+           "compare_protocols", "ProtocolComparison", "claims",
            "VERDICTS"]
 
 ZOOS = ("offline", "offline-trained")
@@ -327,6 +328,70 @@ def ceiling_by_seeds(results=RESULTS, *, max_seeds: int | None = 8,
                          "ceiling_max": float(np.max(v))})
     return pd.DataFrame(rows, columns=["target", "seeds_a", "seeds_b", "n_pairs", "n_models", "ceiling",
                                        "ceiling_min", "ceiling_max"])
+
+
+EARLY_CHECKPOINT = "fmnist/resnet_sup_lowlr_step10"  # a ResNet after 10 training steps ...
+FINAL_CHECKPOINT = "fmnist/resnet_sup_lowlr"  # ... and at the end of the same run
+
+
+@dataclasses.dataclass
+class ProtocolComparison:
+    """What :func:`compare_protocols` returns.
+
+    ceilings: target x version, the single-seed ceiling (:func:`ceiling`) of each version.
+    picked: (version, target) x learning rate (every rate of either grid), the (target,
+        model) cells whose ground truth the selection rule took at that rate; ``top_rate``: per version, ``(cells at the
+        version's largest rate, cells)``.
+    checkpoints: target x (version, model), the ground truth of an early and the final
+        checkpoint of one training run (``None`` when the two are not in both grids);
+        ``lead``: per version, final minus early per target (a Series).
+    """
+
+    ceilings: pd.DataFrame
+    picked: pd.DataFrame
+    top_rate: dict
+    checkpoints: pd.DataFrame | None
+    lead: dict
+
+
+def compare_protocols(previous, current, *, names: Sequence[str] = ("v1", "v2"),
+                      targets: Sequence[str] | None = None, early: str = EARLY_CHECKPOINT,
+                      final: str = FINAL_CHECKPOINT) -> ProtocolComparison:
+    """Two versions of the fine-tuning protocol side by side (the offline chapter's "Why a
+    second protocol"): their ceilings, the learning rate the selection rule picked in each
+    (target, model) cell, and how far the final checkpoint of one training run leads an early
+    checkpoint of the same run under each. If fine-tuning re-trains a network from scratch,
+    the two checkpoints end up alike and the ground truth measures trainability, not transfer.
+
+    ``previous`` and ``current`` are stored grids (a folder, a CSV or a table, as
+    :func:`read_results`); ``targets`` keeps those targets in that order (default: the targets
+    of both grids); ``names`` label the two versions.
+    """
+    if len(names) != 2 or names[0] == names[1]:
+        raise ValueError(f"names must be two different labels, got {names!r}")
+    grids = dict(zip(names, (read_results(previous), read_results(current))))
+    if any(g.empty for g in grids.values()):
+        raise ValueError("both grids need fine-tuning results; got an empty one")
+    ceilings = pd.concat({v: ceiling(g).set_index("target")["ceiling"] for v, g in grids.items()}, axis=1)
+    keep = [t for t in (targets if targets is not None else ceilings.index) if t in ceilings.index]
+    ceilings = ceilings.reindex(keep)
+    picked = pd.concat({v: ground_truth(g, with_config=True) for v, g in grids.items()},
+                       names=["version"]).reset_index(level=0)
+    picked = picked[picked.target.isin(keep)]
+    every_rate = sorted({float(x) for g in grids.values() for x in protocol_of(g).grid["lr"]})
+    rates = (picked.groupby(["version", "target"]).cfg_lr.value_counts().unstack(fill_value=0)
+             .reindex(columns=every_rate, fill_value=0))  # a rate no cell picked shows as 0
+    top_rate = {}
+    for v, g in picked.groupby("version", sort=False):
+        top = max(protocol_of(grids[v]).grid["lr"])
+        top_rate[v] = (int((g.cfg_lr == top).sum()), int(len(g)))
+    pair = picked[picked.model.isin([early, final])].pivot(index="target", columns=["version", "model"],
+                                                           values="truth").reindex(keep)
+    checkpoints, lead = None, {}
+    if pair.shape[1] == 4:
+        checkpoints = pair[[(v, m) for v in names for m in (final, early)]]
+        lead = {v: (pair[(v, final)] - pair[(v, early)]).rename("lead") for v in names}
+    return ProtocolComparison(ceilings, rates, top_rate, checkpoints, lead)
 
 
 # ------------------------------------------------------------------------------------ claims

@@ -125,6 +125,34 @@ def test_ceiling_by_seeds_pairs_disjoint_seed_sets_and_grows_with_seeds():
     assert four[(four.seeds_a == 2) & (four.seeds_b == 2)].n_pairs.tolist() == [3, 3]  # {01|23}, {02|13}, {03|12}
 
 
+def test_compare_protocols_sets_two_versions_side_by_side():
+    early, final = benchmark.EARLY_CHECKPOINT, benchmark.FINAL_CHECKPOINT
+    old = benchmark.PROTOCOL.replace(name="old", grid={"lr": (1e-4, 1e-3), "weight_decay": (1e-2,)}, seeds=(0, 1))
+    q_old = {early: 0.79, final: 0.8, "m1": 0.6, "m2": 0.7}
+    q_new = {early: 0.7, final: 0.8, "m1": 0.6, "m2": 0.75}
+    prev = _grid(q_old, noise=0.02, seeds=(0, 1), protocol=old, rng=np.random.default_rng(2))
+    cur = _grid(q_new, noise=0.0, targets=("b", "a"))
+    c = benchmark.compare_protocols(prev, cur, targets=["b", "a", "z"])
+    assert list(c.ceilings.index) == ["b", "a"] and list(c.ceilings.columns) == ["v1", "v2"]
+    np.testing.assert_allclose(c.ceilings["v2"], [1.0, 1.0])  # no noise: seeds agree
+    np.testing.assert_allclose(c.ceilings["v1"], benchmark.ceiling(prev).set_index("target").ceiling.loc[["b", "a"]])
+    # the first rate of each grid is the better one in _grid: v1 picks 1e-4, below its top rate 1e-3
+    assert c.picked.loc[("v1", "a"), 1e-4] == 4 and c.picked.loc[("v1", "a"), 1e-3] == 0
+    assert c.picked.loc[("v2", "b"), benchmark.PROTOCOL.grid["lr"][0]] == 4
+    assert c.top_rate == {"v1": (0, 8), "v2": (8, 8)}
+    assert list(c.checkpoints.index) == ["b", "a"]
+    np.testing.assert_allclose(c.lead["v2"], [0.1, 0.1])
+    np.testing.assert_allclose(c.lead["v1"], [0.01, 0.01], atol=0.05)  # seed noise of the first grid
+    # a grid without the two checkpoints: nothing invented
+    c2 = benchmark.compare_protocols(prev, _grid({"m1": 0.6, "m2": 0.7, "m3": 0.8}))
+    assert c2.checkpoints is None and c2.lead == {}
+    assert list(c2.ceilings.index) == ["a", "b"]
+    with pytest.raises(ValueError, match="two different labels"):
+        benchmark.compare_protocols(prev, cur, names=("v", "v"))
+    with pytest.raises(ValueError, match="empty"):
+        benchmark.compare_protocols(prev.iloc[:0], cur)
+
+
 def test_read_results_concatenates_a_folder(tmp_path):
     df = _grid({"m1": 0.5, "m2": 0.6, "m3": 0.7})
     df[df.dataset == "a"].to_csv(tmp_path / "a__z.csv", index=False)
