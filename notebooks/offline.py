@@ -277,7 +277,10 @@ else:
 # $\tau_w$ of every metric per target with its 95 % bootstrap interval over models, against
 # the fine-tuned ground truth on the targets where the stored grid is complete for at least
 # `min_finetuned` models (over those models; the linear probe over all models on the other
-# targets), and the ceiling in the last row. The number of models per target is printed.
+# targets), and the ceiling in the last row. The number of models per target is printed, and
+# the metrics that score fewer models (a metric that needs a source head, or a published
+# ImageNet accuracy, has no score for the others). The fewest models a metric is judged on
+# here: {glue:md}`fewest_models`; a $\tau_w$ over so few models is a coarse number.
 
 # %%
 truth = result.truth
@@ -300,6 +303,11 @@ if ceil is not None and len(ceil):
 # NBVAL_CHECK_OUTPUT
 display.show(corr.groupby("target")["n_models"].max().to_frame("models").T,
              caption=f"models with a ground truth per target (ground truth: {kind})")
+n_per_metric = corr.pivot(index="metric", columns="target", values="n_models")
+fewer = n_per_metric[(n_per_metric < n_per_metric.max()).any(axis=1)]
+if len(fewer):  # e.g. imagenet_top1: only the models with a published top-1
+    display.show(fewer, caption="metrics scored on fewer models (their τw and interval rest on these only)")
+display.glue("fewest_models", int(n_per_metric.min().min()), fmt="d")
 display.show(tau, caption="τw of every metric per target")
 
 # %%
