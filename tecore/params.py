@@ -7,7 +7,7 @@ parameter, what is allowed and what was given. The rules go by parameter name:
 ================================  ================================================
 name                              allowed
 ================================  ================================================
-``per_class``                     ``None`` (the whole split) or an integer >= 1
+``per_class``, ``blas_threads``   ``None`` (the whole split; the process's threads) or an integer >= 1
 ``train_per_class``,              integer >= 1
 ``test_per_class``, ``n_tasks``,
 ``n_levels``, ``n_boot``
@@ -65,6 +65,7 @@ def _rules() -> dict[str, list]:
         "n_tasks": [pos],
         "n_levels": [pos],
         "n_boot": [pos],
+        "blas_threads": [None, pos],
         "min_classes": [Interval(Integral, 2, None)],
         "max_classes": [Interval(Integral, 2, None)],
         "seed": [Interval(Integral, 0, None)],

@@ -114,3 +114,26 @@ def test_run_takes_targets_already_split(tmp_path):
     assert res.truth.model.tolist() == models and res.correlations.n_models.tolist() == [3, 3]
     with pytest.raises(ValueError, match="name -> \\(train, test\\)"):
         experiment.run(models, {"mydigits": (tr,)}, ["logme"])
+
+
+def test_blas_threads_apply_while_scoring_and_are_checked(tmp_path, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from tecore import pool
+
+    seen = []
+    original = pool.score_pool
+
+    def spy(*a, **k):
+        seen.append(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+        return original(*a, **k)
+
+    monkeypatch.setattr(pool, "score_pool", spy)
+    kw = dict(per_class=8, test_per_class=6, image_size=32, cache_dir=tmp_path, n_boot=20)
+    one = experiment.run(["mobilenet_v2_fdet", "efficientnet_lite0"], ["digits"], ["logme", "sfda"],
+                         blas_threads=1, **kw)
+    default = experiment.run(["mobilenet_v2_fdet", "efficientnet_lite0"], ["digits"], ["logme", "sfda"], **kw)
+    assert seen[0] == 1
+    np.testing.assert_allclose(one.scores.score, default.scores.score, rtol=1e-6)
+    with pytest.raises(ValueError, match="blas_threads"):
+        experiment.run(["mobilenet_v2_fdet"], ["digits"], ["logme"], blas_threads=0, **kw)

@@ -158,3 +158,32 @@ def test_find_results_cwd_then_checkout(tmp_path, monkeypatch):
         tmp_path / "groundtruth" / "offline_finetune.csv").resolve()  # cwd first
     with pytest.raises(FileNotFoundError, match="None to skip"):
         find_results("nope/results.csv")
+
+
+def test_linear_probe_runs_on_one_blas_thread_with_the_same_value(monkeypatch):
+    """The probe's solver runs on one BLAS thread (4x faster at the offline benchmark's
+    sizes on 2 cores) and gives the value the caller's threads give."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    r = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 60)
+    X = r.normal(size=(4, 64))[y] * 0.4 + r.normal(size=(240, 64))
+    seen = []
+    original = LogisticRegression.fit
+
+    def fit(self, *a, **k):
+        seen.append(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(LogisticRegression, "fit", fit)
+    with threadpool_limits(limits=2, user_api="blas"):
+        res = linear_probe(X[::2], y[::2], X[1::2], y[1::2])
+        assert max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas") == 2  # restored
+    assert seen == [1] * 6  # five values of C on the split, one refit
+    monkeypatch.setattr(LogisticRegression, "fit", original)
+    from sklearn.preprocessing import StandardScaler  # the refit by hand, on the caller's threads
+
+    s = StandardScaler().fit(X[::2])
+    acc = LogisticRegression(C=res["C"], max_iter=2000).fit(s.transform(X[::2]), y[::2]).score(s.transform(X[1::2]), y[1::2])
+    assert res["score"] == pytest.approx(acc, abs=1e-12)
