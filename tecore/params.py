@@ -18,6 +18,7 @@ name                              allowed
 ``image_size``                    ``None`` (the model's own) or an integer > 0
 ``alpha``                         number in (0, 1)
 ``tol``                           finite number >= 0
+``claims_margin``                 number in [0, 2) (a difference of weighted tau)
 ``device``                        ``None`` (CUDA if available, else CPU) or a device
                                   that exists here (``"cpu"``, ``"cuda:0"``, ``"mps"``)
 ``hyper``                         ``{metric name: {parameter: value}}``: registered
@@ -66,6 +67,7 @@ def _rules() -> dict[str, list]:
         "n_levels": [pos],
         "n_boot": [pos],
         "blas_threads": [None, pos],
+        "claims_margin": [Interval(Real, 0, 2, "left")],
         "min_classes": [Interval(Integral, 2, None)],
         "max_classes": [Interval(Integral, 2, None)],
         "seed": [Interval(Integral, 0, None)],

@@ -197,6 +197,20 @@ def test_claim_verdicts_follow_the_numbers():
     one = pd.DataFrame({"target": ["a", "b", "c"], "ceiling": [0.9, 0.7, 0.7]})  # only a counts
     c1 = benchmark.claims(corr, empty, truth, groups=groups, ceiling=one).set_index("claim")
     assert c1.loc["PED+logme ranks better than logme", "evidence"].startswith("0.600 vs 0.500; better on 1 of 1")
+    # a difference within the margin is a tie: not reproduced, and the evidence says so
+    close = _corr({"lp": [0.30] * 3, "lp_fu": [0.33] * 3, "logme": [0.5] * 3, "ped+logme": [0.52, 0.53, 0.51]})
+    tie = benchmark.claims(close, empty, truth, groups=groups).set_index("claim")
+    assert tie.loc["LP x FU ranks better than LP alone", "verdict"] == "not reproduced"
+    assert "a tie: within the margin 0.05" in tie.loc["LP x FU ranks better than LP alone", "evidence"]
+    assert tie.loc["PED+logme ranks better than logme", "verdict"] == "not reproduced"
+    strict = benchmark.claims(close, empty, truth, groups=groups, margin=0).set_index("claim")["verdict"]
+    assert strict["LP x FU ranks better than LP alone"] == "reproduced"
+    assert strict["PED+logme ranks better than logme"] == "reproduced"
+    assert benchmark.claims(close, empty, truth, groups=groups, margin=0.01).set_index("claim").loc[
+        "LP x FU ranks better than LP alone", "verdict"] == "reproduced"
+    for bad in (-0.1, "0.05", True, 3):
+        with pytest.raises(ValueError, match="margin"):
+            benchmark.claims(close, empty, truth, groups=groups, margin=bad)
 
 
 def test_itm_claim_compares_homogeneous_and_mixed_pools():

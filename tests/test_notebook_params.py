@@ -89,6 +89,8 @@ BAD = [
     ("offline", {"image_size": 0}, "image_size"),
     ("offline", {"device": "cuda:7"}, "device"),
     ("offline", {"n_boot": 0}, "n_boot"),
+    ("offline", {"claims_margin": -0.1}, "claims_margin"),
+    ("offline", {"blas_threads": 0}, "blas_threads"),
     ("offline", {"hyper": {"itm": {"n_itr": 5}}}, "hyper"),
     ("offline", {"targets": ["/no/such/folder"]}, "no such file or folder"),
     ("offline", {"zoo": "ofline"}, "valid zoos"),
