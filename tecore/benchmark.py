@@ -544,8 +544,11 @@ def claims(correlations: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame
     asked to rank. When no target reaches it, every claim is "not testable here" and its
     evidence (computed on all targets) is shown with that reason.
     """
-    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin < 2:
-        raise ValueError(f"margin must be a number in [0, 2) (a difference of weighted tau), got {margin!r}")
+    from numbers import Real
+
+    from tecore.metrics._checks import Interval, check_param
+
+    check_param(margin, "margin", [Interval(Real, 0, 2, closed="left")], method="claims")
     if groups is None:
         groups = model_groups(sorted(truth.model.unique()))
     reason = None

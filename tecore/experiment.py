@@ -133,10 +133,9 @@ def run(
         the scores no longer depend on the machine's thread count. Torch threads (extraction,
         ITM's ``n_threads``) are not touched.
     """
-    from tecore import evaluate, extract, finetune, pool
-
     from threadpoolctl import threadpool_limits
 
+    from tecore import evaluate, extract, finetune, pool
     from tecore.metrics._checks import check_positive_int
 
     model_names = resolve_models(models)
