@@ -135,3 +135,18 @@ def test_bad_key_and_format(tmp_path):
     with pytest.raises(ValueError, match="fmt"):
         FeatureCache(tmp_path, fmt="pickle")
     assert isinstance(FeatureCache(tmp_path).chunks(make_key(x=1)), ChunkStore)
+
+
+def test_concurrent_writability_checks_do_not_fail_each_other(tmp_path):
+    # workers of one extraction grid check the same cache at once; a shared probe name let one
+    # remove the other's probe, and a writable cache was reported "not writable"
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(_):
+        c = FeatureCache(tmp_path / "cache")
+        for _ in range(200):
+            c.check_writable()
+
+    with ThreadPoolExecutor(4) as ex:
+        list(ex.map(check, range(4)))
+    assert list((tmp_path / "cache").iterdir()) == []  # no probe left behind

@@ -230,8 +230,12 @@ class FeatureCache:
         can be created in :attr:`root` (checked before any work is done)."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.root / ".write-test", b"")
-            (self.root / ".write-test").unlink()
+            # a probe name of this call's own: workers checking one cache at once must not
+            # remove each other's probe (a shared name made a concurrent check fail); a probe
+            # left by a killed process matches clean_tmp's pattern
+            probe = self.root / f".write-test.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+            probe.touch(exist_ok=False)
+            probe.unlink(missing_ok=True)
         except OSError as exc:
             raise ValueError(
                 f"the feature cache {self.root} is not writable ({type(exc).__name__}: {exc}); set "
