@@ -267,23 +267,25 @@ def ground_truth(results=RESULTS, *, seeds: Sequence[int] | None = None, complet
     return out if with_config else out[["target", "model", "truth"]]
 
 
-def ceiling(results=RESULTS) -> pd.DataFrame:
+def ceiling(results=RESULTS, *, stat="weighted_tau") -> pd.DataFrame:
     """Reliability of the ground truth per target: weighted tau between the ground truths of
     two disjoint seed sets (every pair of single seeds; Agostinelli et al., ECCV 2022). No
     metric can be expected to agree with the ground truth better than it agrees with itself.
 
     Returns ``target, n_models, n_seeds, ceiling`` (mean over the seed pairs),
     ``ceiling_min``, ``ceiling_max``; only targets with >= 3 complete models and >= 2 seeds.
+    ``stat``: the agreement measure, a name of :data:`tecore.evaluate.STATS` (e.g.
+    ``"weighted_tau_itm"``, ITM's eq. 1) or a function ``fn(a, b) -> float``.
     """
     df = read_results(results)
-    by = ceiling_by_seeds(df, max_set_size=1, max_seeds=None)  # the pairs of single seeds
+    by = ceiling_by_seeds(df, max_set_size=1, max_seeds=None, stat=stat)  # the pairs of single seeds
     n_seeds = df.groupby("dataset")["cfg_seed"].nunique() if len(df) else pd.Series(dtype=int)
     return by.assign(n_seeds=by["target"].map(n_seeds).astype(int))[
         ["target", "n_models", "n_seeds", "ceiling", "ceiling_min", "ceiling_max"]]
 
 
 def ceiling_by_seeds(results=RESULTS, *, max_seeds: int | None = 8,
-                     max_set_size: int | None = None) -> pd.DataFrame:
+                     max_set_size: int | None = None, stat="weighted_tau") -> pd.DataFrame:
     """How the ceiling grows with the number of seeds: weighted tau between the ground
     truths of every pair of disjoint seed sets ``A``, ``B`` (``|A| <= |B|``, each ground truth
     chosen by the protocol's rule on its own seeds), grouped by the sizes of the two sets.
@@ -297,10 +299,14 @@ def ceiling_by_seeds(results=RESULTS, *, max_seeds: int | None = 8,
     ``ceiling_min``, ``ceiling_max``; only targets with >= 3 models complete in both sets.
     ``max_seeds`` caps the seeds used (the number of set pairs grows as 3^seeds; ``None``: all)
     and ``max_set_size`` the size of a seed set (``1``: the pairs of single seeds, the
-    :func:`ceiling`).
+    :func:`ceiling`). ``stat`` as in :func:`ceiling`.
     """
-    from tecore.evaluate import weighted_tau
+    from tecore.evaluate import _stat_fns
 
+    fns = _stat_fns(stat)
+    if len(fns) != 1:
+        raise ValueError(f"stat must name one statistic, got {stat!r}")
+    (agree,) = fns.values()
     df = read_results(results)
     seeds = sorted(df["cfg_seed"].unique())[:max_seeds] if len(df) else []
     largest = len(seeds) - 1 if max_set_size is None else min(max_set_size, len(seeds) - 1)
@@ -320,7 +326,7 @@ def ceiling_by_seeds(results=RESULTS, *, max_seeds: int | None = 8,
             common = ga.index.intersection(gb.index)
             if len(common) >= 3:
                 key = (len(a), len(b))
-                vals.setdefault(key, []).append(weighted_tau(ga[common].to_numpy(), gb[common].to_numpy()))
+                vals.setdefault(key, []).append(agree(ga[common].to_numpy(), gb[common].to_numpy()))
                 n_models[key] = max(n_models.get(key, 0), len(common))
         for (ka, kb), v in sorted(vals.items()):
             rows.append({"target": t, "seeds_a": ka, "seeds_b": kb, "n_pairs": len(v), "n_models": n_models[(ka, kb)],

@@ -10,22 +10,25 @@ name                              allowed
 ``per_class``, ``blas_threads``   ``None`` (the whole split; the process's threads) or an integer >= 1
 ``train_per_class``,              integer >= 1
 ``test_per_class``, ``n_tasks``,
-``n_levels``, ``n_boot``
+``n_levels``, ``n_boot``,
+``n_jobs``, ``n_components``
+``seeds``, ``centre_seeds``       a non-empty list of integers >= 0
 ``min_classes``/``max_classes``   integers with 2 <= min_classes <= max_classes
 ``seed``                          integer >= 0
 ``fold``                          integer >= 1
 ``finetune``                      ``True`` or ``False``
-``image_size``                    ``None`` (the model's own) or an integer > 0
+``image_size``,                   ``None`` (the model's own) or an integer > 0
+``offline_image_size``
 ``alpha``                         number in (0, 1)
 ``tol``                           finite number >= 0
 ``claims_margin``                 number in [0, 2) (a difference of weighted tau)
 ``device``                        ``None`` (CUDA if available, else CPU) or a device
                                   that exists here (``"cpu"``, ``"cuda:0"``, ``"mps"``)
-``hyper``                         ``{metric name: {parameter: value}}``: registered
+``hyper``, ``offline_hyper``      ``{metric name: {parameter: value}}``: registered
                                   metrics, their parameters, values allowed by the
                                   metric's constraints
-``zoo``, ``models``               a zoo name (a typo lists the zoos), a model name, or
-                                  a list of model names (``models``: ``None`` too)
+``zoo``, ``models``,              a zoo name (a typo lists the zoos), a model name, or
+``offline_zoo``                   a list of model names (``models``: ``None`` too)
 ``probe_Cs``                      positive finite numbers
 ``targets``, ``datasets``,        ``None``, names (checked by the chapter), or paths
 ``dataset``                       to an image folder or ``.npz`` that exist
@@ -66,6 +69,8 @@ def _rules() -> dict[str, list]:
         "n_tasks": [pos],
         "n_levels": [pos],
         "n_boot": [pos],
+        "n_jobs": [pos],
+        "n_components": [pos],
         "blas_threads": [None, pos],
         "claims_margin": [Interval(Real, 0, 2, "left")],
         "min_classes": [Interval(Integral, 2, None)],
@@ -74,6 +79,7 @@ def _rules() -> dict[str, list]:
         "fold": [pos],
         "finetune": [Options((True, False))],
         "image_size": [None, pos],
+        "offline_image_size": [None, pos],
         "alpha": [Interval(Real, 0, 1, "neither")],
         "tol": [Interval(Real, 0, None)],
     }
@@ -104,24 +110,25 @@ def check_device(device) -> None:
                          "'mps' or None")
 
 
-def check_hyper(hyper) -> None:
+def check_hyper(hyper, name: str = "hyper") -> None:
     """``{metric: {parameter: value}}``: every key a registered metric, every inner key a
     parameter of that metric, every value allowed by the metric's constraints."""
     from tecore import metrics
     from tecore.metrics._checks import check_param
 
+    param = name
     if hyper is None:
         return
     if not isinstance(hyper, dict):
-        raise ValueError(f"parameter hyper must be a dict {{metric: {{parameter: value}}}}, got "
+        raise ValueError(f"parameter {param} must be a dict {{metric: {{parameter: value}}}}, got "
                          f"{type(hyper).__name__}")
     for name, kw in hyper.items():
         try:
             spec = metrics.get(name)
         except ValueError as exc:
-            raise ValueError(f"parameter hyper: key {name!r} is not a metric; {str(exc).split('; ', 1)[-1]}") from None
+            raise ValueError(f"parameter {param}: key {name!r} is not a metric; {str(exc).split('; ', 1)[-1]}") from None
         if not isinstance(kw, dict):
-            raise ValueError(f"parameter hyper[{name!r}] must be a dict of keyword arguments, got {kw!r}")
+            raise ValueError(f"parameter {param}[{name!r}] must be a dict of keyword arguments, got {kw!r}")
         fn = spec.function
         sig = inspect.signature(fn)
         takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
@@ -129,10 +136,10 @@ def check_hyper(hyper) -> None:
         table = getattr(fn, "parameter_constraints", None) or getattr(resolve_base(spec), "parameter_constraints", {})
         for k, v in kw.items():
             if k not in sig.parameters and not takes_any:
-                raise ValueError(f"parameter hyper[{name!r}]: {name} has no parameter {k!r}; its parameters: "
+                raise ValueError(f"parameter {param}[{name!r}]: {name} has no parameter {k!r}; its parameters: "
                                  f"{', '.join(allowed) or '(none)'}")
             if k in table:
-                check_param(v, f"hyper[{name!r}][{k!r}]", table[k], method=None)
+                check_param(v, f"{param}[{name!r}][{k!r}]", table[k], method=None)
 
 
 def resolve_base(spec):
@@ -205,10 +212,19 @@ def check(**params) -> None:
                          f"{params['max_classes']}")
     if "device" in params:
         check_device(params["device"])
-    if "hyper" in params:
-        check_hyper(params["hyper"])
-    if "zoo" in params:
-        check_zoo(params["zoo"])
+    for name in ("hyper", "offline_hyper"):
+        if name in params:
+            check_hyper(params[name], name)
+    for name in ("zoo", "offline_zoo"):
+        if name in params:
+            check_zoo(params[name], name)
+    for name in ("seeds", "centre_seeds"):
+        if name in params:
+            v = params[name]
+            if isinstance(v, (str, bytes)) or not hasattr(v, "__len__") or not len(v):
+                raise ValueError(f"parameter {name} must be a non-empty list of integers >= 0, got {v!r}")
+            for s in v:
+                check_param(s, f"{name} (each)", [Interval(Integral, 0, None)])
     if params.get("models") is not None:
         check_zoo(params["models"], name="models")
     for c in params.get("probe_Cs") or ():

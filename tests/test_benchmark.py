@@ -105,6 +105,17 @@ def test_ceiling_is_one_without_noise_and_drops_with_it():
     assert clean.ceiling.tolist() == pytest.approx([1.0, 1.0]) and clean.n_seeds.tolist() == [3, 3]
     noisy = benchmark.ceiling(_grid(q, noise=0.05))
     assert (noisy.ceiling < 0.9).all() and (noisy.ceiling_min <= noisy.ceiling).all()
+    # another agreement measure: ITM's eq. 1 tau_w, computed pair by pair from the single-seed truths
+    df = _grid(q, noise=0.05, rng=np.random.default_rng(3))
+    itm = benchmark.ceiling(df, stat="weighted_tau_itm").set_index("target")
+    from tecore.evaluate import weighted_tau_itm
+    g = {s: benchmark.ground_truth(df, seeds=[s]).query("target == 'a'").set_index("model").truth for s in (0, 1, 2)}
+    expect = np.mean([weighted_tau_itm(g[a].to_numpy(), g[b].reindex(g[a].index).to_numpy())
+                      for a, b in [(0, 1), (0, 2), (1, 2)]])
+    assert itm.loc["a", "ceiling"] == pytest.approx(expect)
+    assert itm.loc["a", "ceiling"] != pytest.approx(benchmark.ceiling(df).set_index("target").loc["a", "ceiling"])
+    with pytest.raises(ValueError, match="unknown statistic"):
+        benchmark.ceiling(df, stat="kendal")
 
 
 def test_ceiling_by_seeds_pairs_disjoint_seed_sets_and_grows_with_seeds():

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RULED = {"per_class", "train_per_class", "test_per_class", "n_tasks", "n_levels", "n_boot", "min_classes",
          "max_classes", "seed", "image_size", "alpha", "tol", "device", "hyper", "zoo", "targets", "datasets",
          "dataset", "data_dir", "published_dir", "cache_dir", "probe_Cs", "models", "fold", "finetune",
-         "finetune_out", "imagenet_dir"}
+         "finetune_out", "imagenet_dir", "n_jobs", "n_components", "seeds", "centre_seeds", "offline_zoo",
+         "offline_image_size", "offline_hyper", "blas_threads", "claims_margin"}
 
 
 @pytest.mark.parametrize("kw,words", [
@@ -44,6 +45,11 @@ RULED = {"per_class", "train_per_class", "test_per_class", "n_tasks", "n_levels"
     ({"models": ["resnet5O"]}, ["models", "unknown model 'resnet5O'"]),
     ({"imagenet_dir": "/no/such/val"}, ["imagenet_dir", "no such file or folder"]),
     ({"finetune": "yes"}, ["finetune", "True, False"]),
+    ({"seeds": []}, ["seeds", "non-empty list"]),
+    ({"offline_hyper": {"itm": {"n_itr": 5}}}, ["offline_hyper['itm']", "no parameter 'n_itr'"]),
+    ({"centre_seeds": [0, -1]}, ["centre_seeds (each)", "got -1"]),
+    ({"n_components": 0}, ["n_components", "got 0"]),
+    ({"offline_zoo": "ofline"}, ["offline_zoo", "valid zoos"]),
 ])
 def test_check_names_the_parameter(kw, words):
     with pytest.raises(ValueError) as e:
@@ -98,6 +104,9 @@ BAD = [
     ("leep", {"data_dir": "/no/such/folder"}, "no such file or folder"),
     ("gbc", {"seed": -1}, "seed"),
     ("itm", {"zoo": "itm1O"}, "valid zoos"),
+    ("itm", {"offline_targets": ["fashion-mnist"]}, "benchmark target"),
+    ("itm", {"iterations": [100, 200]}, "100 and 500"),
+    ("itm", {"seeds": []}, "seeds"),
     ("ped", {"per_class": 0}, "per_class"),
     ("medical", {"alpha": 2}, "alpha"),
 ]

@@ -34,6 +34,31 @@ def test_grid_tau_ties_and_spread():
         S.tau_grid(runs, truth.assign(model="x"))
 
 
+def test_run_grids_trains_each_distinct_run_once_with_the_same_histories():
+    pool = _pool()
+    common = dict(eval_every=20, batch_size=32)
+    requests = {
+        # the full method of Table 2 = the defaults; 60 iterations
+        "table2": {"settings": {"yes/yes": {"standardize": True, "adaptive": True}, "no/no": {"standardize": False,
+                                                                                              "adaptive": False}},
+                   "seeds": [0], "n_iter": 60},
+        "onehot": {"settings": {"onehot": {}}, "seeds": [0, 1], "n_iter": 40},  # seed 0: the yes/yes run
+        "centres": {"settings": {"onehot": {"centers": "onehot"}, "random": {"centers": "random"}}, "seeds": [0],
+                    "n_iter": 40},
+        "odd": {"settings": {"onehot": {}}, "seeds": [0], "n_iter": 30},  # not on the evaluation grid: its own run
+    }
+    got = S.run_grids(pool, requests, **common)
+    # distinct runs: yes/yes(=onehot s0), no/no, onehot s1, random s0, the 30-iteration run; 8 models each
+    assert got["table2"].attrs["runs"] == {"requested": 7 * 8, "trained": 5 * 8}
+    # every request's frame is what its own run_grid gives, rows and values
+    for name, req in requests.items():
+        alone = S.run_grid(pool, req["settings"], seeds=req["seeds"], n_iter=req["n_iter"], **common)
+        pd.testing.assert_frame_equal(got[name].reset_index(drop=True), alone, check_like=True)
+    assert sorted(got["odd"].iteration.unique()) == [20, 30]
+    with pytest.raises(ValueError, match="unknown key"):
+        S.run_grids(pool, {"x": {"settings": {"a": {}}, "n_iters": 40}})
+
+
 def test_table2_layout_and_claims_on_the_printed_table():
     from tecore.papers import printed
 
@@ -41,6 +66,14 @@ def test_table2_layout_and_claims_on_the_printed_table():
     claims = S.table2_claims(t)
     # the trends the paper's Sec. 4.4.2 states hold in its own Table 2
     assert claims.all(), claims
+    # a recomputed table may stop at 500 iterations: same trends, same labels
+    short = S.table2_claims(t[["100", "200", "500"]])
+    assert short.all() and list(short.index) == list(claims.index)
+    flipped = t.copy()
+    flipped.loc[("yes", "yes"), "1000"] = flipped.loc[("yes", "no"), "1000"] - 0.01
+    assert not S.table2_claims(flipped).iloc[1] and S.table2_claims(flipped[["100", "200", "500"]]).iloc[1]
+    with pytest.raises(ValueError, match="500-iteration"):
+        S.table2_claims(t[["100", "200"]])
     taus = pd.DataFrame([{"setting": f"{a}/{b}", "iteration": it, "tau": t.loc[(a, b), str(it)]}
                          for a, b in t.index for it in (100, 200, 500, 1000)])
     np.testing.assert_allclose(S.table2_layout(taus).to_numpy(), t.to_numpy())
@@ -71,3 +104,7 @@ def test_side_by_side_scores_every_metric_and_itm_per_seed():
     itm = out.loc[("ft", "itm")]
     assert itm["seed_max"] == pytest.approx(1.0) and itm["seed_min"] == pytest.approx(-1.0)
     assert itm["tau"] == pytest.approx(0.0)
+    named = S.side_by_side(runs, others, {"ft": truth}, label="itm (64 PCs)")
+    assert named.loc[("ft", "itm (64 PCs)"), "tau"] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="also a metric"):
+        S.side_by_side(runs, others, {"ft": truth}, label="good")

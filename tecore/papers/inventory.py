@@ -111,8 +111,8 @@ ITEMS: tuple[Item, ...] = (
     Item("itm", "Table 1", "τw and wall-clock time, 10 datasets", "typed in",
          "recomputed by the ITM chapter's recompute mode (needs the paper's 10 models)"),
     Item("itm", "Table 2", "ablation: standardisation and adaptive learning rate", "recomputed from features",
-         "small-scale analogue: standardisation x adaptive eta x iterations 100/200/500/1000 on the offline "
-         "zoo's features (Fashion-MNIST, digits), next to the typed-in table"),
+         "small-scale analogue: standardisation x adaptive eta x iterations 100/200/500 on the benchmark "
+         "zoo's features (17 networks; Fashion-MNIST 5-9, digits), next to the typed-in table"),
     Item("itm", "Table 3", "best fine-tuned accuracy per model and dataset", "typed in", _NOFT),
     Item("itm", "Table 4", "Spearman ρ and Kendall τw", "typed in", "as Table 1"),
     *(Item("itm", f"Fig. {i}", c, "not reproducible here", w) for i, c, w in (
@@ -123,9 +123,9 @@ ITEMS: tuple[Item, ...] = (
         (7, "embedding-space mapping on CIFAR-10", "needs the paper's models"),
     )),
     Item("itm", "Fig. 4", "batch-size ablation", "recomputed from features",
-         "small-scale analogue on the offline zoo's features (the paper's 10 models are not offline)"),
+         "small-scale analogue on the benchmark zoo's features (17 networks of the offline chapter; the paper's 10 models are not offline)"),
     Item("itm", "Fig. 5", "orthogonal pseudo-cluster centres, 10 repeats", "recomputed from features",
-         "small-scale analogue on the offline zoo's features: centre kinds with seed spread"),
+         "small-scale analogue on the benchmark zoo's features: centre kinds with seed spread"),
     # -- LEEP, ICML 2020, supplementary material
     Item("leep", "Fig. 1", "accuracy per LEEP transferability level (balanced targets)", "recomputed from features",
          "a small offline analogue: ImageNet MobileNetV2, Fashion-MNIST tasks, linear probe"),

@@ -3,7 +3,9 @@ pools of real features, reshaped for the ITM chapter (``notebooks/itm.py``).
 
 A *pool* is ``{target: {model: (features, labels)}}``. :func:`run_grid` trains ITM once per
 (setting, seed, target, model) and keeps the validation history, so the iterations
-100/200/500/1000 of Table 2 come from one run of 1000 iterations. :func:`tau_grid` turns the
+100/200/500/1000 of Table 2 come from one run of 1000 iterations; :func:`run_grids` runs the
+requests of a whole chapter (Table 2, Figs. 4-5, the seed study) as one grid in which no run
+is trained twice (their common cell is ITM's default). :func:`tau_grid` turns the
 scores into ITM's eq. 1 weighted tau against a ground truth (through
 :func:`tecore.evaluate.rank_table`), per setting and iteration, averaged over targets as in the
 paper's tables.
@@ -16,21 +18,41 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_pool", "reduce_pool", "run_grid", "tau_grid", "side_by_side", "tie_rate", "seed_spread", "TABLE2_SETTINGS",
+__all__ = ["load_pool", "reduce_pool", "run_grid", "run_grids", "tau_grid", "side_by_side", "tie_rate", "seed_spread", "TABLE2_SETTINGS",
            "table2_layout", "table2_claims"]
 
 
 def load_pool(models, targets, *, per_class: int = 30, test_per_class: int = 20, image_size: int | None = 96,
               seed: int = 0, device: str = "cpu", data_dir=None, cache_dir=None) -> dict:
     """``{target: {model: (features, labels)}}`` of the images the metrics see, with the same
-    subsample and split as :func:`tecore.experiment.run` (so its feature cache is reused)."""
+    subsample and split as :func:`tecore.experiment.run` (so its feature cache is reused).
+
+    ``targets`` as in :func:`tecore.experiment.run`: dataset names or paths (subsampled with
+    ``per_class``/``test_per_class``), or a mapping name -> ``(train, test)`` datasets already
+    split, e.g. from :func:`tecore.benchmark.target_splits` (ITM sees the training split).
+    """
+    from collections.abc import Mapping as _Mapping
+
     from tecore import data, experiment, extract, zoo
 
     names = experiment.resolve_models(models)
+    if isinstance(targets, _Mapping):
+        given = {str(k): tuple(v) if isinstance(v, (tuple, list)) else (v,) for k, v in targets.items()}
+        if not given or any(len(v) not in (1, 2) for v in given.values()):
+            raise ValueError("targets given as a mapping need name -> (train, test) datasets (or name -> train)")
+    else:
+        names_t = [targets] if isinstance(targets, str) else list(targets)
+        if not names_t:
+            raise ValueError("choose at least one target dataset")
+        given = None
     created = {m: zoo.create(m, device=device, image_size=image_size) for m in names}
     pool = {}
-    for target in ([targets] if isinstance(targets, str) else list(targets)):
-        train, _ = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir, one_split=True)
+    for target in (given if given is not None else names_t):
+        if given is not None:
+            train = given[target][0]
+        else:
+            train, _ = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir,
+                                            one_split=True)
         pool[target] = {}
         for m in names:
             f = extract.extract(created[m], train, device=device, cache_dir=cache_dir, progress=False)
@@ -64,8 +86,8 @@ def _one_run(X, y, label, seed, target, model, args) -> list[dict]:
     from tecore.metrics.itm import itm
 
     _, det = itm(X, y, random_state=int(seed), return_details=True, **args)
-    return [{"setting": label, "seed": int(seed), "target": target, "model": model, **h, "eta": det["eta"]}
-            for h in det["history"]]
+    return [{"setting": label, "seed": int(seed), "target": target, "model": model, **h, "eta": det["eta"],
+             "n_train": det["n_train"], "n_val": det["n_val"]} for h in det["history"]]
 
 
 def run_grid(pool: Mapping, settings: Mapping[str, Mapping], *, seeds: Sequence[int] = (0,),
@@ -75,15 +97,17 @@ def run_grid(pool: Mapping, settings: Mapping[str, Mapping], *, seeds: Sequence[
     ``settings`` maps a label to keyword arguments of :func:`tecore.metrics.itm.itm` (they
     override ``common``). ``n_jobs`` > 1 runs the calls in that many processes (joblib);
     each call is single-threaded and deterministic, so the table does not depend on it.
-    Returns ``setting, seed, target, model, iteration, accuracy, log_likelihood, eta``.
+    Returns ``setting, seed, target, model, iteration, accuracy, log_likelihood, eta, n_train,
+    n_val`` (the sizes of ITM's training and validation split).
     """
-    jobs = []
-    for label, kw in settings.items():
-        args = {"n_iter": n_iter, "eval_every": eval_every, **common, **dict(kw)}
-        for seed in seeds:
-            for target, models in pool.items():
-                for m, (X, y) in models.items():
-                    jobs.append((X, y, label, seed, target, m, args))
+    return _train(pool, [(label, seed, {"eval_every": eval_every, **common, **dict(kw), "n_iter": n_iter})
+                         for label, kw in settings.items() for seed in seeds], n_jobs)
+
+
+def _train(pool: Mapping, cells, n_jobs: int) -> pd.DataFrame:
+    """ITM for every (label, seed, arguments) cell and every (target, model) of ``pool``."""
+    jobs = [(X, y, label, seed, target, m, args) for label, seed, args in cells
+            for target, models in pool.items() for m, (X, y) in models.items()]
     if n_jobs == 1:
         parts = [_one_run(*j) for j in jobs]
     else:
@@ -91,6 +115,62 @@ def run_grid(pool: Mapping, settings: Mapping[str, Mapping], *, seeds: Sequence[
 
         parts = Parallel(n_jobs=n_jobs)(delayed(_one_run)(*j) for j in jobs)
     return pd.DataFrame([row for part in parts for row in part])
+
+
+def _canonical(args: Mapping) -> tuple:
+    """The ITM call ``args`` stands for, with every default filled in (``n_iter`` and the
+    per-call ``random_state`` left out): two requests with the same key train the same module."""
+    import inspect
+
+    from tecore.metrics.itm import itm
+
+    bound = inspect.signature(itm).bind_partial(None, None, **args)
+    bound.apply_defaults()
+    return tuple(sorted((k, repr(v)) for k, v in bound.arguments.items()
+                        if k not in ("features", "labels", "n_iter", "random_state", "return_details")))
+
+
+def run_grids(pool: Mapping, requests: Mapping[str, Mapping], *, eval_every: int = 100, n_jobs: int = 1,
+              **common) -> dict[str, pd.DataFrame]:
+    """Several :func:`run_grid` requests over one pool, each distinct ITM run trained once.
+
+    ``requests`` maps a name to ``{"settings": {label: kwargs}, "seeds": [...], "n_iter": n}``.
+    Two (setting, seed) cells whose ITM arguments coincide once the defaults are filled in
+    (e.g. Table 2's full method, the one-hot centres of Fig. 5 and the batch of 256 of Fig. 4
+    are all ITM's default) are one run: trained for the larger ``n_iter``, its validation
+    history up to the smaller one is that of the shorter run (no schedule depends on
+    ``n_iter``; the shorter one must then be a multiple of ``eval_every``, or it is trained on
+    its own). Returns ``{name: frame}`` as :func:`run_grid` would (rows up to each request's
+    ``n_iter``); ``.attrs["runs"]`` of each frame: ``requested`` and ``trained`` over all
+    requests.
+    """
+    plan = {}  # (canonical args, seed, n_iter if unshareable) -> [n_iter, args]
+    cells = []  # (name, label, seed, plan key, n_iter)
+    for name, req in requests.items():
+        unknown = set(req) - {"settings", "seeds", "n_iter"}
+        if unknown or "settings" not in req:
+            raise ValueError(f"request {name!r}: unknown key(s) {sorted(unknown)} or no 'settings'; a request is "
+                             "{'settings': {label: kwargs}, 'seeds': [...], 'n_iter': n}")
+        n = int(req.get("n_iter", 500))
+        for label, kw in req["settings"].items():
+            args = {**common, **dict(kw), "eval_every": eval_every}
+            for seed in req.get("seeds", (0,)):
+                key = (_canonical(args), int(seed), None if n % eval_every == 0 else n)
+                got = plan.setdefault(key, [n, args])
+                got[0] = max(got[0], n)
+                cells.append((name, label, int(seed), key, n))
+    keys = list(plan)
+    frame = _train(pool, [(i, k[1], {**plan[k][1], "n_iter": plan[k][0]}) for i, k in enumerate(keys)], n_jobs)
+    runs = {k: frame[frame["setting"] == i] for i, k in enumerate(keys)}
+    out = {}
+    for name in requests:
+        parts = [runs[key][runs[key]["iteration"] <= n].assign(setting=label, seed=seed)
+                 for nm, label, seed, key, n in cells if nm == name]
+        out[name] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    for f in out.values():
+        f.attrs["runs"] = {"requested": len(cells) * sum(len(m) for m in pool.values()),
+                           "trained": len(keys) * sum(len(m) for m in pool.values())}
+    return out
 
 
 def tau_grid(runs: pd.DataFrame, truth: pd.DataFrame, *, score: str = "log_likelihood",
@@ -115,20 +195,22 @@ def tau_grid(runs: pd.DataFrame, truth: pd.DataFrame, *, score: str = "log_likel
 
 
 def side_by_side(runs: pd.DataFrame, others: pd.DataFrame, truths: Mapping[str, pd.DataFrame], *,
-                 score: str = "log_likelihood") -> pd.DataFrame:
+                 score: str = "log_likelihood", label: str = "itm") -> pd.DataFrame:
     """ITM next to other metrics on the same pool: ITM's eq. 1 tau_w (:func:`tau_grid`) of
     every metric in ``others`` (``target, model, metric, score``) and of ITM's first
     ``score`` per (seed, target, model) of ``runs``, against each ground truth of ``truths``
-    (name -> ``target, model, truth``). ITM: the mean over seeds, with ``seed_min`` and
-    ``seed_max``. Index ``truth, metric``."""
+    (name -> ``target, model, truth``). ITM (the row ``label``): the mean over seeds, with
+    ``seed_min`` and ``seed_max``. Index ``truth, metric``."""
+    if label in set(others["metric"]):
+        raise ValueError(f"the runs' label {label!r} is also a metric of `others`; pass another label")
     itm_scores = runs.groupby(["seed", "target", "model"])[score].first().rename("score").reset_index()
     rows = []
     for k, v in truths.items():
         for metric, g in others.groupby("metric"):
             tau_t = tau_grid(g.assign(seed=0, setting=metric), v, score="score", by=["setting"])
             rows.append({"truth": k, "metric": metric, "tau": tau_t.tau.iloc[0]})
-        per_seed = tau_grid(itm_scores.assign(setting="itm"), v, score="score", by=["setting", "seed"])
-        rows.append({"truth": k, "metric": "itm", "tau": per_seed.tau.mean(),
+        per_seed = tau_grid(itm_scores.assign(setting=label), v, score="score", by=["setting", "seed"])
+        rows.append({"truth": k, "metric": label, "tau": per_seed.tau.mean(),
                      "seed_min": per_seed.tau.min(), "seed_max": per_seed.tau.max()})
     return pd.DataFrame(rows).set_index(["truth", "metric"])
 
@@ -188,15 +270,19 @@ def table2_layout(taus: pd.DataFrame) -> pd.DataFrame:
 
 def table2_claims(t: pd.DataFrame) -> pd.Series:
     """The trends ITM's Sec. 4.4.2 reads from its Table 2, evaluated on a table of that layout
-    (the printed one or a recomputed one): True where the table shows the trend."""
+    (the printed one or a recomputed one, which may stop at 500 iterations): True where the
+    table shows the trend."""
     yes_yes, yes_no = t.loc[("yes", "yes")], t.loc[("yes", "no")]
     no_yes, no_no = t.loc[("no", "yes")], t.loc[("no", "no")]
+    late = [c for c in t.columns if int(c) >= 500]  # the printed table: 500 and 1000
+    if "100" not in t.columns or "500" not in t.columns:
+        raise ValueError(f"Table 2's trends need the 100- and 500-iteration columns; got {list(t.columns)}")
     std_rows = t.loc["yes"].to_numpy().mean()
     raw_rows = t.loc["no"].to_numpy().mean()
     return pd.Series({
         "standardisation raises tau_w (mean of its rows)": bool(std_rows > raw_rows),
-        "with standardisation, adaptive eta raises tau_w at 500 and 1000 it.":
-            bool((yes_yes[["500", "1000"]] > yes_no[["500", "1000"]]).all()),
+        "with standardisation, adaptive eta raises tau_w from 500 it. on":
+            bool((yes_yes[late] > yes_no[late]).all()),
         "without standardisation, adaptive eta changes tau_w by < 0.05 everywhere":
             bool(((no_yes - no_no).abs() < 0.05).all()),
         "the full method is best at 500 it.": bool(yes_yes["500"] == t["500"].max()),
