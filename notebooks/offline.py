@@ -59,7 +59,7 @@
 zoo = "offline-bench"  # a tecore.zoo collection ("offline-bench": tecore.benchmark.models()), or model names
 targets = "benchmark"  # "benchmark" (tecore.benchmark.TARGETS with their splits), or names/folders/.npz files
 metrics = "all+ped"  # "all" registered metrics, "all+ped" (also PED on LogME, SFDA, N-LEEP), or a list
-hyper = {"itm": {"n_iter": 100, "dtype": "float32", "n_threads": 2}}  # per-metric hyper-parameters (ITM: 100 instead of 500 iterations, float32, 2 torch threads; CPU budget)
+hyper = {"itm": {"n_iter": 100, "dtype": "float32", "n_threads": 1}}  # per-metric hyper-parameters (ITM: 100 instead of 500 iterations, float32, 1 torch thread per worker; CPU budget)
 per_class = 30  # images per class the metrics see (own targets only; benchmark targets: their training splits)
 test_per_class = 20  # held-out images per class of the linear probe (own targets only)
 image_size = 32  # input side the networks see
@@ -69,6 +69,7 @@ min_finetuned = 6  # a target uses the fine-tuned ground truth when at least thi
 n_boot = 1000  # bootstrap replicates for the tau_w intervals
 claims_margin = 0.05  # a paper claim "A ranks better than B" needs a mean tau_w difference above this
 blas_threads = 1  # BLAS threads while scoring (1: faster for these sizes on 2 cores, same values); None: the process's
+n_jobs = 2  # processes scoring the targets side by side (the values do not depend on it); 1: all in this process
 seed = 0
 device = None  # None: CUDA if available, else CPU
 data_dir = None  # None: $TECORE_DATA_MIRROR, system places, then the download cache
@@ -86,7 +87,7 @@ from tecore.papers import display, plots
 
 params.check(zoo=zoo, targets=targets, hyper=hyper, per_class=per_class, test_per_class=test_per_class,
              image_size=image_size, n_boot=n_boot, seed=seed, device=device, data_dir=data_dir,
-             cache_dir=cache_dir, blas_threads=blas_threads, claims_margin=claims_margin)  # ranges, the device, paths, metric names: one-line errors naming the parameter
+             cache_dir=cache_dir, blas_threads=blas_threads, claims_margin=claims_margin, n_jobs=n_jobs)  # ranges, the device, paths, metric names: one-line errors naming the parameter
 warnings.filterwarnings("ignore")
 models = experiment.resolve_models(zoo)
 extra = ["ped+logme", "ped+sfda", "ped+nleep"] if metrics == "all+ped" else []
@@ -125,7 +126,8 @@ display.table(groups, index=False, caption="the models of the benchmark")
 # %%
 result = experiment.run(models, target_arg, metric_names, per_class=per_class, test_per_class=test_per_class,
                         seed=seed, image_size=image_size, device=device, cache_dir=cache_dir,
-                        data_dir=data_dir, hyper=hyper, n_boot=n_boot, blas_threads=blas_threads)
+                        data_dir=data_dir, hyper=hyper, n_boot=n_boot, blas_threads=blas_threads,
+                        n_jobs=n_jobs)
 
 # %%
 # NBVAL_CHECK_OUTPUT

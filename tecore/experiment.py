@@ -90,6 +90,27 @@ def split_per_class(labels, n_first: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(first), np.flatnonzero(~first)
 
 
+def _score_target(target: str, pool_inputs: Mapping, test_inputs: Mapping | None, *, metric_names, hyper,
+                  blas_threads, seed, progress) -> tuple[pd.DataFrame, list[dict]]:
+    """One target of :func:`run`: the linear probe of every model (when ``test_inputs`` is
+    given) and every metric, in this process or in a worker (the same values either way)."""
+    from threadpoolctl import threadpool_limits
+
+    from tecore import finetune, pool
+
+    rows = []
+    for m, f in pool_inputs.items() if test_inputs is not None else ():
+        ft = test_inputs[m]
+        res = finetune.linear_probe(f.features, f.labels, ft.features, ft.labels, seed=seed)
+        rows.append({"target": target, "model": m, "truth": res["score"]})
+    with warnings.catch_warnings(), threadpool_limits(limits=blas_threads, user_api="blas"):
+        warnings.simplefilter("ignore", UserWarning)
+        sc = pool.score_pool(pool_inputs, metric_names, errors="nan", hyper=hyper, progress=progress)
+    sc.attrs = {}  # per-model terms of pool-level metrics stay per target
+    sc.insert(0, "target", target)
+    return sc, rows
+
+
 def run(
     models="offline",
     targets: Sequence[str] = ("breastmnist", "retinamnist", "fashion-mnist", "digits"),
@@ -108,6 +129,7 @@ def run(
     n_boot: int = 1000,
     progress: bool = False,
     blas_threads: int | None = None,
+    n_jobs: int = 1,
 ) -> ExperimentResult:
     """Rank ``models`` on ``targets`` with ``metrics``; see the module docstring.
 
@@ -132,16 +154,22 @@ def run(
         (the offline benchmark's pool: 20 % less time, values equal to ~1e-8 relative), and
         the scores no longer depend on the machine's thread count. Torch threads (extraction,
         ITM's ``n_threads``) are not touched.
+    n_jobs : processes that score the targets (the linear probe and every metric of one
+        target in one process), once every target's features are extracted (extraction
+        already uses every core: overlapping the two was slower on 2 cores). ``1``: all in
+        this process. A worker runs its BLAS on ``blas_threads`` threads (``None``: one), so
+        the values equal those of ``n_jobs=1`` with the same ``blas_threads``; set a metric's
+        own torch threads (ITM's ``n_threads``) so that ``n_jobs`` x threads fits the cores.
     """
-    from threadpoolctl import threadpool_limits
 
-    from tecore import evaluate, extract, finetune, pool
+    from tecore import evaluate, extract
     from tecore.metrics._checks import check_positive_int
 
     model_names = resolve_models(models)
     metric_names = resolve_metrics(metrics)
     if blas_threads is not None:
         blas_threads = check_positive_int(blas_threads, "blas_threads")
+    n_jobs = check_positive_int(n_jobs, "n_jobs")
     given = None
     if isinstance(targets, Mapping):  # name -> (train, test) datasets, already split
         given = {str(k): tuple(v) for k, v in targets.items()}
@@ -165,41 +193,53 @@ def run(
     score_parts, truth_rows, extraction_rows = [], [], []
     from tecore import zoo
 
+    if isinstance(ground_truth, str) and ground_truth != "linear_probe":
+        raise ValueError(f"ground_truth must be 'linear_probe' or a DataFrame, got {ground_truth!r}")
+    probe = isinstance(ground_truth, str)
+    job_kw = dict(metric_names=metric_names, hyper={k: v for k, v in dict(hyper or {}).items() if k in metric_names},
+                  blas_threads=blas_threads if n_jobs == 1 or blas_threads is not None else 1, seed=seed,
+                  progress=progress)
+    executor = None
+    if n_jobs > 1:  # loky's own pool (not the reusable one that joblib.Parallel shares), closed below
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(max_workers=n_jobs)
+    jobs = []
     created = {m: zoo.create(m, device=device, image_size=image_size) for m in model_names}
-    for target in targets:
-        if given is not None:
-            train, test = given[target]
-        else:
-            train, test = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir,
-                                               one_split=True)
-        pool_inputs = {}
-        for m in model_names:
-            t0 = time.perf_counter()
-            try:
-                f = extract.extract(created[m], train, grad_probe=grad_probe, device=device,
-                                    cache_dir=cache_dir, progress=progress)
-            except ValueError as exc:  # S_FU undefined (e.g. no violated triplet): NaN for lp_fu
-                if not grad_probe:
-                    raise
-                warnings.warn(f"gradient probe of {m} on {target} failed ({exc}); lp_fu is NaN there")
-                f = extract.extract(created[m], train, device=device, cache_dir=cache_dir, progress=progress)
-            ft = extract.extract(created[m], test, device=device, cache_dir=cache_dir, progress=progress)
-            extraction_rows.append({"target": target, "model": m, "images": len(train) + len(test),
-                                    "seconds": time.perf_counter() - t0})
-            pool_inputs[m] = f
-            if isinstance(ground_truth, str):
-                if ground_truth != "linear_probe":
-                    raise ValueError(f"ground_truth must be 'linear_probe' or a DataFrame, got {ground_truth!r}")
-                res = finetune.linear_probe(f.features, f.labels, ft.features, ft.labels, seed=seed)
-                truth_rows.append({"target": target, "model": m, "truth": res["score"]})
-        with warnings.catch_warnings(), threadpool_limits(limits=blas_threads, user_api="blas"):
-            warnings.simplefilter("ignore", UserWarning)
-            sc = pool.score_pool(pool_inputs, metric_names, errors="nan",
-                                 hyper={k: v for k, v in dict(hyper or {}).items() if k in metric_names},
-                                 progress=progress)
-        sc.attrs = {}  # per-model terms of pool-level metrics stay per target
-        sc.insert(0, "target", target)
-        score_parts.append(sc)
+    try:
+        for target in targets:
+            if given is not None:
+                train, test = given[target]
+            else:
+                train, test = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir,
+                                                   one_split=True)
+            pool_inputs, test_inputs = {}, {}
+            for m in model_names:
+                t0 = time.perf_counter()
+                try:
+                    f = extract.extract(created[m], train, grad_probe=grad_probe, device=device,
+                                        cache_dir=cache_dir, progress=progress)
+                except ValueError as exc:  # S_FU undefined (e.g. no violated triplet): NaN for lp_fu
+                    if not grad_probe:
+                        raise
+                    warnings.warn(f"gradient probe of {m} on {target} failed ({exc}); lp_fu is NaN there")
+                    f = extract.extract(created[m], train, device=device, cache_dir=cache_dir, progress=progress)
+                ft = extract.extract(created[m], test, device=device, cache_dir=cache_dir, progress=progress)
+                extraction_rows.append({"target": target, "model": m, "images": len(train) + len(test),
+                                        "seconds": time.perf_counter() - t0})
+                pool_inputs[m] = f
+                test_inputs[m] = ft
+            args = (target, pool_inputs, test_inputs if probe else None)
+            jobs.append(args if executor else _score_target(*args, **job_kw))
+        if executor is not None:  # every target extracted first: extraction already uses every core
+            jobs = [executor.submit(_score_target, *args, **job_kw) for args in jobs]
+        for job in jobs:  # in the order of the targets
+            sc, rows = job.result() if executor else job
+            score_parts.append(sc)
+            truth_rows.extend(rows)
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
     scores = pd.concat(score_parts, ignore_index=True)
     if isinstance(ground_truth, pd.DataFrame):
         need = {"target", "model", "truth"}

@@ -137,3 +137,29 @@ def test_blas_threads_apply_while_scoring_and_are_checked(tmp_path, monkeypatch)
     np.testing.assert_allclose(one.scores.score, default.scores.score, rtol=1e-6)
     with pytest.raises(ValueError, match="blas_threads"):
         experiment.run(["mobilenet_v2_fdet"], ["digits"], ["logme"], blas_threads=0, **kw)
+
+
+def test_targets_scored_in_worker_processes_give_the_same_tables(tmp_path):
+    from tecore import benchmark
+
+    splits = {}
+    for t in ("digits", "fashion-mnist-5to9"):
+        tr, _, te = benchmark.target_splits(t)
+        splits[t] = (tr.subset(experiment.split_per_class(tr.labels, 6)[0]),
+                     te.subset(experiment.split_per_class(te.labels, 5)[0]))
+    models = ["fmnist/resnet_sup_step20", "fmnist/resnet_sup_step200", "fmnist/resnet_sup", "fmnist/vit_sup"]
+    kw = dict(image_size=32, grad_probe=False, cache_dir=tmp_path, n_boot=20, blas_threads=1)
+    metrics = ["logme", "sfda", "nleep", "itm"]
+    hyper = {"itm": {"n_iter": 20, "eval_every": 10}}
+    one = experiment.run(models, splits, metrics, hyper=hyper, **kw)
+    two = experiment.run(models, splits, metrics, hyper=hyper, n_jobs=2, **kw)
+    # same rows in the same order, same values: the workers change where, not what
+    cols = ["target", "model", "metric", "score", "note"]
+    pd.testing.assert_frame_equal(one.scores[cols], two.scores[cols])
+    pd.testing.assert_frame_equal(one.truth, two.truth)
+    pd.testing.assert_frame_equal(one.correlations, two.correlations)
+    # joblib's own process pool still works afterwards (the ITM chapter uses both)
+    from joblib import Parallel, delayed
+    assert Parallel(n_jobs=2)(delayed(abs)(i) for i in (-2, -1)) == [2, 1]
+    with pytest.raises(ValueError, match="n_jobs"):
+        experiment.run(models, splits, ["logme"], n_jobs=0, **kw)

@@ -97,6 +97,7 @@ BAD = [
     ("offline", {"n_boot": 0}, "n_boot"),
     ("offline", {"claims_margin": -0.1}, "claims_margin"),
     ("offline", {"blas_threads": 0}, "blas_threads"),
+    ("offline", {"n_jobs": 0}, "n_jobs"),
     ("offline", {"hyper": {"itm": {"n_itr": 5}}}, "hyper"),
     ("offline", {"targets": ["/no/such/folder"]}, "no such file or folder"),
     ("offline", {"zoo": "ofline"}, "valid zoos"),
