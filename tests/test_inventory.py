@@ -50,6 +50,11 @@ def test_display_table_html_text_and_highlight():
     style = html.split("</style>")[0]  # Styler's CSS: one rule per styled cell group
     assert "#f8d7da" in style and all(f"row1_col{j}" in style for j in range(3)) and "row0_col" not in style
     assert html == display.table(df, highlight="match", caption="cap")._repr_html_()  # deterministic
+    # digits below the shown precision (another CPU's BLAS) give the same HTML; a shown digit does not
+    nudged = df.assign(recomputed=df.recomputed + 1e-12)
+    assert display.table(nudged, highlight="match", caption="cap")._repr_html_() == html
+    moved = df.assign(recomputed=df.recomputed + 1e-3)
+    assert display.table(moved, highlight="match", caption="cap")._repr_html_() != html
     assert repr(t).startswith("cap\n") and "0.501" in repr(t)
     mask = np.zeros(df.shape, bool)
     mask[0, 1] = True

@@ -56,8 +56,11 @@ def table(df, *, precision: int = 3, caption: str | None = None, highlight=None,
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"table: expected a pandas DataFrame or Series, got {type(df).__name__}")
     # a deterministic uuid per table (Styler's CSS is keyed by it: two tables on one page
-    # must not share it, and a re-run must give the same HTML)
-    key = hashlib.sha1(f"{caption}\n{df.to_csv()}\n{highlight!r}".encode()).hexdigest()[:10]
+    # must not share it, and a re-run must give the same HTML), from what the table shows:
+    # digits below the displayed precision (they differ between CPUs' BLAS kernels) do not
+    # change the HTML
+    shown = df.to_csv(float_format=f"%.{int(precision)}f")
+    key = hashlib.sha1(f"{caption}\n{shown}\n{highlight!r}".encode()).hexdigest()[:10]
     styler = df.style.set_uuid(f"tecore{key}").format(precision=precision, na_rep="–")
     if highlight is not None:
         if isinstance(highlight, str):
