@@ -24,7 +24,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["ExperimentResult", "run", "resolve_models", "resolve_metrics", "split_per_class"]
+__all__ = ["ExperimentResult", "run", "resolve_models", "resolve_metrics", "resolve_targets", "load_target",
+           "split_per_class"]
 
 
 @dataclass
@@ -88,6 +89,40 @@ def split_per_class(labels, n_first: int) -> tuple[np.ndarray, np.ndarray]:
     for c in np.unique(labels):
         first[np.flatnonzero(labels == c)[:n_first]] = True
     return np.flatnonzero(first), np.flatnonzero(~first)
+
+
+def resolve_targets(targets) -> tuple[list[str], dict | None]:
+    """``targets`` of :func:`run` -> ``(names, given)``: the target names, and the mapping
+    name -> ``(train, test)`` when the targets came already split (else ``None``). Unknown
+    dataset names fail here, before any model is built (paths: when loaded)."""
+    from tecore import data
+
+    given = None
+    if isinstance(targets, Mapping):  # name -> (train, test) datasets, already split
+        given = {str(k): tuple(v) for k, v in targets.items()}
+        if any(len(v) != 2 for v in given.values()):
+            raise ValueError("targets given as a mapping need name -> (train, test) datasets")
+        targets = list(given)
+    if isinstance(targets, str):
+        targets = [targets]
+    targets = list(targets)
+    if not targets:
+        raise ValueError("choose at least one target dataset")
+    for t in targets if given is None else ():
+        if not data.is_path(t):
+            data.get_spec(t)
+    return targets, given
+
+
+def load_target(target: str, given: Mapping | None, *, per_class: int, test_per_class: int, seed: int,
+                data_dir=None):
+    """``(train, test)`` of one target of :func:`resolve_targets`: the given split, or the
+    per-class subsample of the named data set."""
+    from tecore import data
+
+    if given is not None:
+        return given[target]
+    return data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir, one_split=True)
 
 
 def _score_target(target: str, pool_inputs: Mapping, test_inputs: Mapping | None, *, metric_names, hyper,
@@ -170,22 +205,7 @@ def run(
     if blas_threads is not None:
         blas_threads = check_positive_int(blas_threads, "blas_threads")
     n_jobs = check_positive_int(n_jobs, "n_jobs")
-    given = None
-    if isinstance(targets, Mapping):  # name -> (train, test) datasets, already split
-        given = {str(k): tuple(v) for k, v in targets.items()}
-        if any(len(v) != 2 for v in given.values()):
-            raise ValueError("targets given as a mapping need name -> (train, test) datasets")
-        targets = list(given)
-    if isinstance(targets, str):
-        targets = [targets]
-    targets = list(targets)
-    if not targets:
-        raise ValueError("choose at least one target dataset")
-    from tecore import data
-
-    for t in targets if given is None else ():  # fail early on unknown names (paths: when loaded)
-        if not data.is_path(t):
-            data.get_spec(t)
+    targets, given = resolve_targets(targets)
     from tecore._device import resolve_device
 
     device = str(resolve_device(device))
@@ -208,11 +228,8 @@ def run(
     created = {m: zoo.create(m, device=device, image_size=image_size) for m in model_names}
     try:
         for target in targets:
-            if given is not None:
-                train, test = given[target]
-            else:
-                train, test = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir,
-                                                   one_split=True)
+            train, test = load_target(target, given, per_class=per_class, test_per_class=test_per_class, seed=seed,
+                                      data_dir=data_dir)
             pool_inputs, test_inputs = {}, {}
             for m in model_names:
                 t0 = time.perf_counter()

@@ -27,32 +27,20 @@ def load_pool(models, targets, *, per_class: int = 30, test_per_class: int = 20,
     """``{target: {model: (features, labels)}}`` of the images the metrics see, with the same
     subsample and split as :func:`tecore.experiment.run` (so its feature cache is reused).
 
-    ``targets`` as in :func:`tecore.experiment.run`: dataset names or paths (subsampled with
-    ``per_class``/``test_per_class``), or a mapping name -> ``(train, test)`` datasets already
-    split, e.g. from :func:`tecore.benchmark.target_splits` (ITM sees the training split).
+    ``targets`` as in :func:`tecore.experiment.run` (:func:`tecore.experiment.resolve_targets`):
+    dataset names or paths (subsampled with ``per_class``/``test_per_class``), or a mapping
+    name -> ``(train, test)`` datasets already split, e.g. from
+    :func:`tecore.benchmark.target_splits` (ITM sees the training split).
     """
-    from collections.abc import Mapping as _Mapping
-
-    from tecore import data, experiment, extract, zoo
+    from tecore import experiment, extract, zoo
 
     names = experiment.resolve_models(models)
-    if isinstance(targets, _Mapping):
-        given = {str(k): tuple(v) if isinstance(v, (tuple, list)) else (v,) for k, v in targets.items()}
-        if not given or any(len(v) not in (1, 2) for v in given.values()):
-            raise ValueError("targets given as a mapping need name -> (train, test) datasets (or name -> train)")
-    else:
-        names_t = [targets] if isinstance(targets, str) else list(targets)
-        if not names_t:
-            raise ValueError("choose at least one target dataset")
-        given = None
+    targets, given = experiment.resolve_targets(targets)
     created = {m: zoo.create(m, device=device, image_size=image_size) for m in names}
     pool = {}
-    for target in (given if given is not None else names_t):
-        if given is not None:
-            train = given[target][0]
-        else:
-            train, _ = data.load_train_test(target, per_class, test_per_class, seed=seed, root=data_dir,
-                                            one_split=True)
+    for target in targets:
+        train, _ = experiment.load_target(target, given, per_class=per_class, test_per_class=test_per_class,
+                                          seed=seed, data_dir=data_dir)
         pool[target] = {}
         for m in names:
             f = extract.extract(created[m], train, device=device, cache_dir=cache_dir, progress=False)
