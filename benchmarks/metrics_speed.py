@@ -352,29 +352,31 @@ def _gram(xp, X):
     return X.T @ X if X.shape[0] >= X.shape[1] else X @ X.T
 
 
-def _bound_gram_eigh(xp, X):
+def _bound_gram_eigh(xp, X, y=None):
     return xp.linalg.eigh(_gram(xp, X))
 
 
-def _bound_gram_eigvalsh(xp, X):
+def _bound_gram_eigvalsh(xp, X, y=None):
     return xp.linalg.eigvalsh(_gram(xp, X))
 
 
-def _bound_gram_cholesky(xp, X):
+def _bound_gram_cholesky(xp, X, y=None):
     G = X.T @ X
     return xp.linalg.cholesky(G + 1e-6 * xp.eye(G.shape[0], dtype=G.dtype, device=getattr(G, "device", None)))
 
 
-def _bound_parc_rdm(xp, X):
+def _bound_parc_rdm(xp, X, y=None):
     A = X[:min(X.shape[0], PARC_CAP), :PARC_DIMS]
     return A @ A.T
 
 
-def _bound_pca64(xp, X):
-    """Exact PCA to 64 components: the Gram matrix, its leading 64 eigenpairs (scipy's
-    partial ``eigh``, as ``tecore.metrics._pca``; torch: the full ``eigh``) and the scores,
-    the PCA's output (N >= D: the N x D x 64 product ``X V``; N < D: ``U sqrt(w)``, free)."""
-    G = _gram(xp, X)
+def _bound_pca64(xp, X, y=None):
+    """Exact PCA to 64 components: the centring, the Gram matrix, its leading 64 eigenpairs
+    (scipy's partial ``eigh``, as ``tecore.metrics._pca``; torch: the full ``eigh``) and the
+    scores, the PCA's output (N >= D: the N x D x 64 product ``Xc V``; N < D:
+    ``U sqrt(w)``, free)."""
+    Xc = X - X.mean(0)
+    G = _gram(xp, Xc)
     if isinstance(G, np.ndarray):
         from scipy import linalg
 
@@ -383,7 +385,26 @@ def _bound_pca64(xp, X):
     else:
         w, V = xp.linalg.eigh(G)
         w, V = w[-64:], V[:, -64:]
-    return X @ V if X.shape[0] >= X.shape[1] else V * xp.sqrt(xp.clip(w, 0.0, None))
+    return Xc @ V if X.shape[0] >= X.shape[1] else V * xp.sqrt(xp.clip(w, 0.0, None))
+
+
+def _bound_ncti(xp, X, y):
+    """NCTI's exact terms need the PCA (:func:`_bound_pca64`) and, for ``vc``, the singular
+    values of each class's n_c x C posterior matrix (the official ``np.linalg.norm(P_c,
+    'nuc')``: C SVDs, which no Gram shortcut replaces exactly when posteriors put almost no
+    mass on some classes); here the SVDs of same-shaped blocks ``X[y == c, :C]``."""
+    Z = _bound_pca64(xp, X)
+    C = int(y.max()) + 1
+    order = np.argsort(y, kind="stable")
+    bounds = np.searchsorted(y[order], np.arange(C + 1))
+    if not isinstance(X, np.ndarray):
+        B = X[xp.as_tensor(order, device=X.device), :C]
+        return Z, [xp.linalg.svdvals(B[bounds[c]:bounds[c + 1]]) for c in range(C)]
+    from threadpoolctl import threadpool_limits
+
+    B = X[order, :C]
+    with threadpool_limits(limits=1, user_api="blas"):  # faster than 2 threads on these small SVDs
+        return Z, [np.linalg.svd(B[bounds[c]:bounds[c + 1]], compute_uv=False) for c in range(C)]
 
 
 #: metric -> (bound function (xp, float64 features) -> array, what it is). Picked from each
@@ -408,10 +429,10 @@ BOUNDS: dict[str, tuple[Callable, str]] = {
     "etran": (_bound_gram_cholesky, "Gram + cholesky"),
     # NCTI: exact PCA to 64 dims (Gram + partial eigh + the scores, which any PCA must
     # compute: N x D x 64), then the LDA on the scores and small per-class problems
-    "ncti": (_bound_pca64, "PCA to 64: Gram + partial eigh + scores"),
+    "ncti": (_bound_ncti, "PCA to 64: centring + Gram + partial eigh + scores; C class SVDs (n_c x C)"),
     # GBC: exact PCA to 64 dims (Gram + partial eigh + scores); the per-class 64 x 64
     # covariances are small
-    "gbc": (_bound_pca64, "PCA to 64: Gram + partial eigh + scores"),
+    "gbc": (_bound_pca64, "PCA to 64: centring + Gram + partial eigh + scores"),
     # PARC: the N x N feature RDM on the capped sample (N <= 15000) of 32 PCA dims
     "parc": (_bound_parc_rdm, f"N x N RDM product (N <= {PARC_CAP}, {PARC_DIMS} dims)"),
 }
@@ -424,7 +445,7 @@ def _bound_prepare(name, device=None):
         b = backend(device)
         fn = BOUNDS[name][0]
         sync = _sync(device)
-        return lambda X: (fn(b.xp, b.asarray(X)), sync(), 0.0)[-1]
+        return lambda X, y: (fn(b.xp, b.asarray(X), y), sync(), 0.0)[-1]
 
     return prepare
 
@@ -491,9 +512,9 @@ def benchmark(args) -> list[dict]:
             if name in BOUNDS and not args.no_bound:
                 row["bound_what"] = BOUNDS[name][1]
                 row["bound"] = run_timed(_bound_prepare(name, args.device),
-                                         lambda: [inputs["features"].astype(np.float64)],
+                                         lambda: [inputs["features"].astype(np.float64), inputs["labels"]],
                                          repeats=args.repeats, timeout=args.timeout, mem_gb=args.mem_gb,
-                                         warm_args=lambda: [warm["features"].astype(np.float64)])
+                                         warm_args=lambda: [warm["features"].astype(np.float64), warm["labels"]])
                 print(f"[{label}] {name}: bound ({row['bound_what']}) {_fmt_res(row['bound'])}", flush=True)
             off = OFFICIAL.get(name)
             if root is None:

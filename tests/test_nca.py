@@ -53,6 +53,63 @@ def test_lda_init_equals_scikit_learn(seed, n, d, c, k):
     np.testing.assert_array_equal(X, X0)
 
 
+@pytest.mark.parametrize("collinear", [False, True])
+def test_lda_cholesky_whitening_equals_scikit_learn_or_falls_back(collinear, monkeypatch):
+    # N > D, well conditioned: the Cholesky whitening is taken and gives scikit-learn's
+    # scalings_ (up to column signs); a duplicated feature makes the within-class Gram
+    # singular (scikit-learn cuts its rank), so the eigendecomposition path must be taken
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from tecore.metrics import _lda
+
+    X, y = _data(4, 400, 60, 10, shift=0.3)
+    if collinear:
+        X = np.hstack([X, X[:, :1]])
+    taken = []
+    real = _lda._whitened_by_cholesky
+    monkeypatch.setattr(_lda, "_whitened_by_cholesky", lambda *a: taken.append(r := real(*a)) or r)
+    X0 = X.copy()
+    A = _lda.lda_svd(X, y, 10, cholesky=True)[0]
+    np.testing.assert_array_equal(X, X0)
+    assert (taken[0] is None) == collinear
+    S = LinearDiscriminantAnalysis().fit(X, y).scalings_
+    assert A.shape == S.shape
+    A = A * np.sign(np.sum(A * S, axis=0))
+    np.testing.assert_allclose(A, S, rtol=0, atol=1e-9 * np.abs(S).max())
+
+
+@pytest.mark.parametrize("seed,n,d,c,k,shift", [(0, 120, 20, 4, 6, 0.3), (1, 200, 30, 5, 3, 4.0),
+                                                   (2, 90, 12, 3, 12, 25.0)])
+def test_nca_fit_equals_scikit_learn(seed, n, d, c, k, shift):
+    # tecore's NCA loss/gradient (subnormal probabilities flushed to 0) against scikit-learn's
+    # fit from the same start, on overlapping and on far-apart classes (shift 25: most
+    # pairwise probabilities underflow, the case the flushing is for); k = d: identity init
+    from sklearn.neighbors import NeighborhoodComponentsAnalysis
+    from threadpoolctl import threadpool_limits
+    from tecore.metrics.nca import _nca_fit, _nca_init, _nca_loss_grad
+
+    X, y = _data(seed, n, d, c, shift=shift)
+    X = X * np.linspace(0.5, 3.0, d)  # unequal scales: far-apart samples within classes too
+    with threadpool_limits(limits=1, user_api="blas"):
+        init = _nca_init(X, y, k, 42)
+        A = _nca_fit(X, y, init, 50)
+        B = NeighborhoodComponentsAnalysis(n_components=k, init=init, max_iter=50).fit(X, y).components_
+        ref = NeighborhoodComponentsAnalysis(n_components=k, random_state=42, max_iter=50).fit(X, y).components_
+        loss, grad = _nca_loss_grad(np.ravel(init), X, y[:, None] == y[None, :])
+        sk = NeighborhoodComponentsAnalysis(n_components=k)
+        sk.n_iter_ = 1  # what fit sets before its first call
+        loss_sk, grad_sk = sk._loss_grad_lbfgs(np.ravel(init), X, y[:, None] == y[None, :], -1.0)
+    assert loss == pytest.approx(loss_sk, rel=1e-13)
+    np.testing.assert_allclose(grad, grad_sk, rtol=0, atol=1e-12 * np.abs(grad_sk).max())
+    # 50 L-BFGS steps amplify rounding differences (tecore sums in blocks of rows): the fitted
+    # maps agree to ~1e-5 of their scale where the optimisation has not converged (the first
+    # case), and the objective they reach to ~3e-6 (a wrong gradient: percents)
+    same = y[:, None] == y[None, :]
+    for other in (B, ref) if (k != d and k > c - 1) else (B,):  # PCA init: also scikit-learn's init="auto"
+        np.testing.assert_allclose(A, other, rtol=0, atol=1e-3 * np.abs(other).max())
+        assert _nca_loss_grad(np.ravel(A), X, same)[0] == pytest.approx(
+            _nca_loss_grad(np.ravel(other), X, same)[0], rel=1e-4)
+
+
 def test_lp_hand_case_and_leave_one_out():
     # two tight, far-apart pairs: every 1-NN (self) and leave-one-out neighbour agrees
     X = np.array([[0.0, 0], [0.1, 0], [10, 10], [10.1, 10]])

@@ -1,5 +1,6 @@
 """Scale paths of N-LEEP and S_LP (the mixture / NCA fitted on a stratified subsample above
 ``max_fit_samples``), N-LEEP's PCA, and ITM's ``device=``."""
+import types
 import numpy as np
 import pytest
 
@@ -77,10 +78,12 @@ def test_nleep_subsampled_fit_is_taken_above_the_threshold(monkeypatch):
 
 
 def test_lp_subsampled_fit_is_taken_above_the_threshold(monkeypatch):
-    from sklearn.neighbors import NeighborhoodComponentsAnalysis
+    from tecore.metrics import nca
 
     X, y = blobs(1, 240, 20, 4, spread=1.0)
-    spy = _Spy(monkeypatch, NeighborhoodComponentsAnalysis)
+    spy = types.SimpleNamespace(sizes=[])
+    real = nca._nca_fit
+    monkeypatch.setattr(nca, "_nca_fit", lambda X, *a: spy.sizes.append(len(X)) or real(X, *a))
     exact = lp(X, y, max_fit_samples=None)
     assert lp(X, y, max_fit_samples=240) == exact
     sub = lp(X, y, max_fit_samples=120)

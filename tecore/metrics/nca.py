@@ -63,33 +63,46 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
         class in proportion, at least ``n_neighbors + 1`` of its samples or all of them;
         drawn with ``random_state``), the learnt linear map embeds all N samples, and the
         k-NN score is computed on all N as usual (scikit-learn's k-NN works in chunks, so
-        memory stays O(N)). ``None`` always fits on all N (the official behaviour;
-        scikit-learn's NCA holds several N x N float64 matrices: ~20 GB each at N = 50 000).
+        memory stays O(N)). ``None`` always fits on all N (the official behaviour): O(N)
+        memory in tecore's NCA (scikit-learn's holds several N x N float64 matrices, ~20 GB
+        each at N = 50 000) but O(N^2) time per iteration (100x the default fit there).
         Measured effect on the value: ``benchmarks/README.md`` (S_LP subsampled fit).
 
     Returns a float in [0, 1]; higher = the pre-trained features predict the target labels
     better. The paper writes a sum over samples; the official code (and tecore) divide by N,
     which does not change rankings within a target.
 
-    Where scikit-learn's ``init="auto"`` picks LDA (``n_components <= C - 1``, as at
-    C > 50), tecore computes that same LDA map from an eigendecomposition of the within-class
-    Gram matrix (min(N, D) sized) instead of scikit-learn's full SVD of the N x D data, and
-    passes it to NCA as ``init`` (equal to scikit-learn's up to row signs, which neither NCA's
-    loss nor the k-NN sees; tested). At N = 3000, D = 2048 that SVD was 90% of the time.
+    NCA is scikit-learn's ``NeighborhoodComponentsAnalysis(n_components, random_state,
+    max_iter)`` with its ``init="auto"``, fitted by tecore's own loss and gradient under the
+    same scipy L-BFGS-B call (:func:`_nca_fit`), then ``X @ components_.T``:
 
-    Complexity: NCA is O(n_fit^2 D) time and O(n_fit^2) memory per iteration, n_fit =
-    min(N, ``max_fit_samples``) — seconds for a few thousand samples; the k-NN step is
-    O(N^2 n_components) time in chunks.
+    * the starting map: where ``init="auto"`` picks LDA (``n_components <= C - 1``, as at
+      C > 50), the same LDA map from a Cholesky factor (N > D, well conditioned) or an
+      eigendecomposition of the within-class Gram matrix instead of scikit-learn's full SVD
+      of the N x D data (equal up to row signs, which neither NCA's loss nor the k-NN sees;
+      tested); at N = 3000, D = 2048 that SVD was 90% of the time;
+    * the loss and gradient (:func:`_nca_loss_grad`): scikit-learn's formulas in blocks of
+      rows, two half-sets of rows on two threads, and probabilities below the smallest
+      normal float64 set to 0 (Intel CPUs compute with subnormal numbers through a slow
+      microcode path: 10-25x slower ``exp`` and matrix products). Equal to scikit-learn's
+      to rounding (1e-12 relative, tested); since 50 L-BFGS steps amplify rounding
+      differences, the fitted map matches scikit-learn's to ~1e-5 of its scale where the
+      optimisation has not converged, like scikit-learn's own fit between two BLAS thread
+      counts. Measured (one BLAS thread, Intel Xeon, 2 cores): N = 1100, D = 512:
+      3.7 s -> 0.8 s; a 5000-sample fit (the subsample at N = 50 000): 67 s -> 22 s.
+
+    Complexity: NCA is O(n_fit^2 D) time per iteration and O(n_fit) memory beyond the
+    features, n_fit = min(N, ``max_fit_samples``) — seconds for a few thousand samples; the
+    k-NN step is O(N^2 n_components) time in chunks.
     """
-    from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
+    from sklearn.neighbors import KNeighborsClassifier
 
     c = check_features_labels(features, labels, method="lp")
     k = int(n_neighbors)
     n = c.X.shape[0]
     if n <= k + int(leave_one_out):
         raise ValueError(f"lp needs more than {k + int(leave_one_out)} samples for a {k}-NN score, got {n}")
-    nca = NeighborhoodComponentsAnalysis(n_components=min(n_components, c.X.shape[1]),
-                                         random_state=random_state, max_iter=max_iter)
+    n_out = min(n_components, c.X.shape[1])
     # One BLAS thread: NCA's L-BFGS path depends on the reduction order of its matrix products,
     # so without this the score changes with the machine's thread count (seen: tau_w of lp_fu
     # 0.371 vs 0.476 on one offline target between 1 and 2 threads).
@@ -98,14 +111,8 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
     fit = stratified_subsample(c.y, c.n_classes, max_fit_samples, k + 1, random_state)
     Xf, yf = (c.X, c.y) if fit is None else (c.X[fit], c.y[fit])
     with threadpool_limits(limits=1, user_api="blas"):
-        if nca.n_components <= min(Xf.shape[1], len(np.unique(yf)) - 1):
-            # scikit-learn's init="auto" is LDA here; the same LDA map from a D x D (or N x N)
-            # Gram eigendecomposition instead of a full SVD of the N x D data (3x faster at
-            # N = 3000, D = 2048; tests/test_nca.py checks it against scikit-learn's)
-            init = _lda_init(Xf, yf, nca.n_components)
-            if init.shape[0] == nca.n_components:  # else (rank-deficient) scikit-learn's own path
-                nca.set_params(init=init)
-        Z = nca.fit(Xf, yf).transform(c.X)
+        components = _nca_fit(Xf, yf, _nca_init(Xf, yf, n_out, random_state), max_iter)
+        Z = c.X @ components.T  # scikit-learn's transform
     if not leave_one_out:
         knn = KNeighborsClassifier(n_neighbors=k).fit(Z, c.y)
         prob = knn.predict_proba(Z)
@@ -117,14 +124,153 @@ def lp(features, labels, *, n_components: int = 50, n_neighbors: int = 5, random
     return float((c.y[others] == c.y[:, None]).mean())
 
 
+def _nca_init(X: np.ndarray, y: np.ndarray, n_components: int, random_state) -> np.ndarray:
+    """scikit-learn's ``NeighborhoodComponentsAnalysis(init="auto")`` starting map
+    (``_initialize``): LDA when ``n_components <= min(D, C - 1)``, else PCA when
+    ``n_components < min(D, N)`` (``PCA(n_components, random_state=check_random_state(
+    random_state))``, as scikit-learn), else the identity. The LDA map is tecore's
+    (:func:`_lda_init`), scikit-learn's own where that one is rank-deficient."""
+    from sklearn.utils import check_random_state
+
+    n, d = X.shape
+    n_classes = len(np.unique(y))
+    if n_components <= min(d, n_classes - 1):
+        init = _lda_init(X, y, n_components)
+        if init.shape[0] == n_components:
+            return init
+        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+        return LinearDiscriminantAnalysis(n_components=n_components).fit(X, y).scalings_.T[:n_components]
+    if n_components < min(d, n):
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=n_components, random_state=check_random_state(random_state)).fit(X).components_
+    return np.eye(n_components, d)
+
+
+def _nca_fit(X: np.ndarray, y: np.ndarray, init: np.ndarray, max_iter: int, tol: float = 1e-5) -> np.ndarray:
+    """``components_`` of scikit-learn's ``NeighborhoodComponentsAnalysis(init=init,
+    max_iter=max_iter, tol=tol).fit(X, y)``: the same L-BFGS-B call (scipy ``minimize``,
+    ``jac=True``, ``tol``, ``maxiter``) on the same loss and gradient (:func:`_nca_loss_grad`:
+    computed in blocks of rows, values below the smallest normal float64 set to zero).
+    ``X`` float64 (N, D); ``init`` (d, D)."""
+    from scipy.optimize import minimize
+
+    X = np.asarray(X, dtype=np.float64)
+    res = minimize(_nca_loss_grad, np.ravel(init), args=(X, None, np.asarray(y)), method="L-BFGS-B", jac=True,
+                   tol=tol, options={"maxiter": max_iter})
+    return res.x.reshape(-1, X.shape[1])
+
+
+_TINY = np.finfo(np.float64).tiny  # the smallest normal float64
+
+
+def _nca_loss_grad(flat: np.ndarray, X: np.ndarray, same: np.ndarray | None = None, y: np.ndarray | None = None):
+    """scikit-learn's ``NeighborhoodComponentsAnalysis._loss_grad_lbfgs(..., sign=-1)``: the
+    negated NCA objective (expected number of correctly classified samples) and its gradient.
+
+    The same formulas (scikit-learn's ``_euclidean_distances`` for the squared distances, its
+    ``softmax``, ``W = p_ij [y_i = y_j] - p_ij p_i``, gradient
+    ``2 E^T (W + W^T - diag(colsum W)) X``), computed in blocks of rows of the N x N
+    matrices (about 4 MB each) instead of six whole N x N arrays: memory O(N) and a few
+    passes over cache-sized blocks (N = 5000: 0.25 s per evaluation against scikit-learn's
+    1.1 s on one thread). ``E^T W^T`` is accumulated as ``(W E)^T`` block by block. Equal to
+    scikit-learn's to rounding (tested to 1e-12 relative); the summation order differs.
+
+    Values below the smallest normal float64 (~2.2e-308) are set to 0: probabilities whose
+    softmax argument is below ``log(tiny * N)`` (subnormal, or subnormal once divided by the
+    row sum, at most N), and weighted probabilities smaller than ``tiny`` in magnitude (in the
+    rows where they can occur, ``p_i < s_i / N``). Far-apart samples give such values by the
+    thousand, and Intel CPUs compute with subnormal numbers through a slow microcode path
+    (the ``exp`` and the two matrix products slowed down 12x and 24x at N = 1100; AMD EPYC
+    barely notices). A subnormal term cannot change a sum of normal numbers above ~1e-292.
+
+    ``same`` (N x N class-equality mask, scikit-learn's argument) or ``y`` (the labels)."""
+    n, d = X.shape
+    if y is None:
+        y = np.argmax(same, axis=1)  # the first sample of each sample's class: a class id
+    A = flat.reshape(-1, d)
+    E = np.dot(X, A.T)  # (N, n_components)
+    sq = np.einsum("ij,ij->i", E, E)
+    b = max(16, min(n, (1 << 19) // n))  # rows per block: ~4 MB of float64
+    WE = np.empty_like(E)  # W E, filled by row blocks
+    starts = list(range(0, n, b))
+    half = (len(starts) + 1) // 2
+    parts = [starts[:half], starts[half:]]  # two fixed halves of the rows, summed in this order
+    run = lambda st: _nca_blocks(E, sq, y, st, b, WE)  # noqa: E731
+    if n * n >= _PARALLEL_MIN_PAIRS and parts[1]:
+        # on two threads (numpy and BLAS release the GIL): the same numbers as one after the other
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as ex:
+            out = list(ex.map(run, parts))
+    else:
+        out = [run(st) for st in parts]
+    (l0, ETW, c0), (l1, ETW1, c1) = out
+    loss = l0 + l1
+    ETW = ETW + ETW1
+    colsum = c0 + c1
+    G = ETW
+    G += WE.T
+    G -= E.T * colsum  # E^T (W + W^T - diag(colsum))
+    gradient = 2 * G.dot(X)
+    return -loss, -gradient.ravel()
+
+
+#: above this many pairs (N^2) the NCA loss runs its row blocks on two threads
+_PARALLEL_MIN_PAIRS = 1500 ** 2
+
+
+def _nca_blocks(E, sq, y, starts, b, WE):
+    """The row blocks ``starts`` of :func:`_nca_loss_grad`: ``(loss, E^T W, colsum W)`` over
+    those rows; their rows of ``W E`` are written into ``WE``."""
+    n = E.shape[0]
+    thr = np.log(_TINY * n)
+    ETW = np.zeros((E.shape[1], n))  # stays 0 for an empty list of blocks
+    colsum = np.zeros(n)
+    loss = 0.0
+    for a in starts:  # loop over row blocks
+        r = slice(a, min(a + b, n))
+        L = E[r] @ E.T
+        L *= -2  # squared distances (-2 e_i.e_j + |e_i|^2 + |e_j|^2), clipped at 0
+        L += sq[r, None]
+        L += sq[None, :]
+        np.maximum(L, 0, out=L)
+        rows = np.arange(r.stop - r.start)
+        L[rows, rows + a] = np.inf  # p_ii = 0
+        np.negative(L, out=L)  # softmax of the negated distances, in place
+        L -= L.max(axis=1)[:, None]
+        keep = L >= thr  # the others would give subnormal (or zero) probabilities: 0
+        np.maximum(L, thr, out=L)  # exp of -inf or of underflowing arguments is slow, too
+        np.exp(L, out=L)
+        L *= keep
+        s = L.sum(axis=1)
+        L /= s[:, None]  # p_ij; every kept value >= tiny * N / s >= tiny
+        W = L * (y[r, None] == y[None, :])  # masked p_ij
+        p = W.sum(axis=1)
+        loss += p.sum()
+        L *= p[:, None]
+        W -= L  # weighted p_ij = masked - p_ij p_i
+        low = np.flatnonzero(p * n < s)  # where p_ij p_i can be subnormal
+        if low.size:
+            Wl = W[low]
+            Wl[np.abs(Wl) < _TINY] = 0.0
+            W[low] = Wl
+        ETW += E[r].T @ W
+        WE[r] = W @ E
+        colsum += W.sum(axis=0)
+    return loss, ETW, colsum
+
+
 def _lda_init(X: np.ndarray, y: np.ndarray, n_components: int, tol: float = 1e-4) -> np.ndarray:
     """scikit-learn's ``LinearDiscriminantAnalysis(n_components).fit(X, y).scalings_.T[:n_components]``
     (solver ``"svd"``, the map NCA's ``init="lda"`` starts from), by
-    :func:`tecore.metrics._lda.lda_svd` (the within-class SVD replaced by an
-    eigendecomposition of the smaller Gram matrix). Equal to scikit-learn's up to the sign of
+    :func:`tecore.metrics._lda.lda_svd` (the within-class SVD replaced by a Cholesky factor or
+    an eigendecomposition of the smaller Gram matrix). Equal to scikit-learn's up to the sign of
     each row, which NCA's loss and the k-NN do not see."""
     classes, yi = np.unique(y, return_inverse=True)
-    scalings_ = lda_svd(np.asarray(X, dtype=np.float64), yi.reshape(-1), len(classes), tol=tol)[0]
+    scalings_ = lda_svd(np.asarray(X, dtype=np.float64), yi.reshape(-1), len(classes), tol=tol,
+                        cholesky=True)[0]
     return scalings_.T[:n_components]
 
 
