@@ -360,6 +360,25 @@ def _bound_gram_eigvalsh(xp, X, y=None):
     return xp.linalg.eigvalsh(_gram(xp, X))
 
 
+def _bound_transrate(xp, X, y):
+    """TransRate's coding rates: the full Gram matrix and its eigenvalues (the dominant
+    call) and, for the C class terms the method needs (its value is R(Z) minus their mean),
+    each class's Gram matrix (the smaller side) and one factorisation of it (Cholesky; the
+    eigenvalues of I + G cost more)."""
+    w = _bound_gram_eigvalsh(xp, X)
+    C = int(y.max()) + 1
+    order = np.argsort(y, kind="stable")
+    bounds = np.searchsorted(y[order], np.arange(C + 1))
+    torch_ = not isinstance(X, np.ndarray)
+    B = X[xp.as_tensor(order, device=X.device)] if torch_ else X[order]
+    out = []
+    for c in range(C):  # loop over classes
+        G = _gram(xp, B[bounds[c]:bounds[c + 1]])
+        I = xp.eye(G.shape[0], dtype=G.dtype, device=G.device) if torch_ else np.eye(G.shape[0])
+        out.append(xp.linalg.cholesky(G + I))
+    return w, out
+
+
 def _bound_gram_cholesky(xp, X, y=None):
     G = X.T @ X
     return xp.linalg.cholesky(G + 1e-6 * xp.eye(G.shape[0], dtype=G.dtype, device=getattr(G, "device", None)))
@@ -421,8 +440,9 @@ BOUNDS: dict[str, tuple[Callable, str]] = {
     "hscore": (_bound_gram_eigh, "Gram + eigh"),
     # shrinkage H-score: Ledoit-Wolf covariance XᵀX and a Cholesky solve
     "shrinkage_hscore": (_bound_gram_cholesky, "Gram + cholesky"),
-    # TransRate: log-det of I + Gram via the eigenvalues of the smaller Gram matrix
-    "transrate": (_bound_gram_eigvalsh, "Gram + eigvalsh"),
+    # TransRate: log-det of I + Gram via the eigenvalues of the smaller Gram matrix, and the
+    # C class coding rates (a class Gram matrix and a factorisation each)
+    "transrate": (_bound_transrate, "Gram + eigvalsh; C class Grams + Cholesky"),
     # SFDA: within-class scatter RᵀR and a Cholesky solve (twice, with the re-weighting)
     "sfda": (_bound_gram_cholesky, "Gram + cholesky"),
     # ETran (shrinkage LDA term): scatter XᵀX and a D x D solve
