@@ -38,3 +38,29 @@ def class_means(X, y, n_classes: int):
 
         counts = torch.as_tensor(counts, dtype=X.dtype, device=X.device)
     return class_sums(X, y, n_classes) / counts[:, None], counts
+
+
+_TINY = np.finfo(np.float64).tiny  # the smallest normal float64
+
+
+def softmax_flushed_(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise softmax of the float64 array ``L`` (N, K) **in place** (scipy's formula: the
+    row maximum subtracted, one ``exp``), with probabilities below the smallest normal
+    float64 set to 0: arguments below ``log(tiny * K)`` (subnormal, or subnormal once divided
+    by a row sum, at most K). Returns ``(row maxima, row sums of the exponentials)``, both
+    (N, 1), so ``logsumexp = max + log(sum)``.
+
+    Intel CPUs compute ``exp`` and matrix products on subnormal numbers through a slow
+    microcode path (10-25x; ``benchmarks/README.md``), and confident softmaxes (NCA's far-apart
+    neighbours, a trained linear head) produce them by the thousand; a subnormal term cannot
+    change a row sum (>= 1) or a later sum of normal numbers above ~1e-292."""
+    m = L.max(axis=1, keepdims=True)
+    L -= m
+    thr = np.log(_TINY * L.shape[1])
+    keep = L >= thr
+    np.maximum(L, thr, out=L)  # exp of -inf or of underflowing arguments is slow too
+    np.exp(L, out=L)
+    L *= keep
+    ssum = L.sum(axis=1, keepdims=True)
+    L /= ssum
+    return m, ssum

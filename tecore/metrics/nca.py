@@ -20,6 +20,7 @@ from numbers import Integral
 from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, check_features_labels, plain,
                                     validate_params)
 from tecore.metrics._lda import lda_svd
+from tecore.metrics._stats import _TINY, softmax_flushed_
 from tecore.metrics._pool_minmax import check_terms
 from tecore.metrics._shared import shared
 from tecore.metrics._subsample import stratified_subsample
@@ -157,15 +158,12 @@ def _nca_fit(X: np.ndarray, y: np.ndarray, init: np.ndarray, max_iter: int, tol:
     from scipy.optimize import minimize
 
     X = np.asarray(X, dtype=np.float64)
-    res = minimize(_nca_loss_grad, np.ravel(init), args=(X, None, np.asarray(y)), method="L-BFGS-B", jac=True,
+    res = minimize(_nca_loss_grad, np.ravel(init), args=(X, np.asarray(y)), method="L-BFGS-B", jac=True,
                    tol=tol, options={"maxiter": max_iter})
     return res.x.reshape(-1, X.shape[1])
 
 
-_TINY = np.finfo(np.float64).tiny  # the smallest normal float64
-
-
-def _nca_loss_grad(flat: np.ndarray, X: np.ndarray, same: np.ndarray | None = None, y: np.ndarray | None = None):
+def _nca_loss_grad(flat: np.ndarray, X: np.ndarray, y: np.ndarray):
     """scikit-learn's ``NeighborhoodComponentsAnalysis._loss_grad_lbfgs(..., sign=-1)``: the
     negated NCA objective (expected number of correctly classified samples) and its gradient.
 
@@ -185,10 +183,8 @@ def _nca_loss_grad(flat: np.ndarray, X: np.ndarray, same: np.ndarray | None = No
     (the ``exp`` and the two matrix products slowed down 12x and 24x at N = 1100; AMD EPYC
     barely notices). A subnormal term cannot change a sum of normal numbers above ~1e-292.
 
-    ``same`` (N x N class-equality mask, scikit-learn's argument) or ``y`` (the labels)."""
+    ``y``: the labels (scikit-learn passes the N x N class-equality mask instead)."""
     n, d = X.shape
-    if y is None:
-        y = np.argmax(same, axis=1)  # the first sample of each sample's class: a class id
     A = flat.reshape(-1, d)
     E = np.dot(X, A.T)  # (N, n_components)
     sq = np.einsum("ij,ij->i", E, E)
@@ -225,7 +221,6 @@ def _nca_blocks(E, sq, y, starts, b, WE):
     """The row blocks ``starts`` of :func:`_nca_loss_grad`: ``(loss, E^T W, colsum W)`` over
     those rows; their rows of ``W E`` are written into ``WE``."""
     n = E.shape[0]
-    thr = np.log(_TINY * n)
     ETW = np.zeros((E.shape[1], n))  # stays 0 for an empty list of blocks
     colsum = np.zeros(n)
     loss = 0.0
@@ -239,13 +234,7 @@ def _nca_blocks(E, sq, y, starts, b, WE):
         rows = np.arange(r.stop - r.start)
         L[rows, rows + a] = np.inf  # p_ii = 0
         np.negative(L, out=L)  # softmax of the negated distances, in place
-        L -= L.max(axis=1)[:, None]
-        keep = L >= thr  # the others would give subnormal (or zero) probabilities: 0
-        np.maximum(L, thr, out=L)  # exp of -inf or of underflowing arguments is slow, too
-        np.exp(L, out=L)
-        L *= keep
-        s = L.sum(axis=1)
-        L /= s[:, None]  # p_ij; every kept value >= tiny * N / s >= tiny
+        s = softmax_flushed_(L)[1].ravel()  # p_ij; every kept value >= tiny * N / s >= tiny
         W = L * (y[r, None] == y[None, :])  # masked p_ij
         p = W.sum(axis=1)
         loss += p.sum()

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
 
 from tecore.metrics._shared import shared
+from tecore.metrics._stats import softmax_flushed_
 from tecore.metrics._checks import (RANDOM_STATE, Interval, check_features_labels, check_probs_labels,
                                     validate_params)
 
@@ -164,28 +165,6 @@ def pactran_gamma_gmm(features, labels, *, alpha: float = 1.0, pca_variance: flo
     return pactran_gamma(P, labels, alpha=alpha)
 
 
-_TINY = np.finfo(np.float64).tiny  # the smallest normal float64
-
-
-def _softmax_flushed(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(logsumexp(logits, axis=1)[:, None], softmax(logits, axis=1))`` (scipy's formulas:
-    the row maximum subtracted, one ``exp``), with probabilities below the smallest normal
-    float64 set to 0. A confident head on well-separated classes puts most classes below
-    that, and Intel CPUs compute ``exp`` and matrix products on subnormal numbers through a
-    slow microcode path (10-25x; ``benchmarks/README.md``); a subnormal term cannot change
-    the row sums (>= 1) or the gradient's sums of normal numbers. ``logits`` (N, C)."""
-    m = logits.max(axis=1, keepdims=True)
-    E = logits - m
-    thr = np.log(_TINY * logits.shape[1])  # divided by a row sum <= C, a kept value stays normal
-    keep = E >= thr
-    np.maximum(E, thr, out=E)  # exp of underflowing arguments is slow too
-    np.exp(E, out=E)
-    E *= keep
-    ssum = E.sum(axis=1, keepdims=True)
-    E /= ssum
-    return m + np.log(ssum), E
-
-
 @validate_params({"lda_factor": _POSITIVE, "s2_factor": _POSITIVE, "max_iter": [Interval(Integral, 1, None)],
                   "tol": _POSITIVE, "random_state": _SEED}, method="pactran_gaussian")
 def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: float = 100.0,
@@ -227,9 +206,10 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
 
     def loss_grad(theta):
         w, b = split(theta)
-        logits = X @ w + b
-        lse, g = _softmax_flushed(logits)
-        loss = (ylogy - (np.sum(logits[rows, c.y]) - np.sum(lse))) / n + 0.5 * np.sum(w * w) / ldas2
+        g = X @ w + b  # the logits, then (in place) the softmax
+        true = np.sum(g[rows, c.y])
+        m, ssum = softmax_flushed_(g)
+        loss = (ylogy - (true - np.sum(m + np.log(ssum)))) / n + 0.5 * np.sum(w * w) / ldas2
         g -= Y
         g /= n
         grad = np.concatenate([X.T @ g + w / ldas2, g.sum(axis=0, keepdims=True)])
@@ -242,7 +222,8 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
                      options=dict(maxiter=max_iter), tol=tol).x
     pac_opt = loss_grad(theta)[0]
     w, b = split(theta)
-    p = _softmax_flushed(X @ w + b)[1]
+    p = X @ w + b
+    softmax_flushed_(p)
     h2 = p - p * p
     h_sum = np.sum((X * X).T @ h2) + kd / ldas2 + np.sum(h2)  # sum of the official pac_grad2
     sigma2_inv = h_sum * ldas2 / kd + _EPS
