@@ -107,6 +107,31 @@ def test_gaussian_properties_and_errors():
         pactran_dirichlet_gmm(X, y, pca_variance=1.5)
 
 
+def test_gaussian_float32_products(monkeypatch):
+    """precision="float32" (the products of the L-BFGS steps in float32): ~1e-8 where the
+    100 iterations converge; where they stop short (digits: raw 0-16 pixels) the path moves,
+    by less than the random start moves it; "auto" is float64 below N D C = 1e9."""
+    from sklearn.datasets import load_digits
+
+    import tecore.metrics.pactran as pactran
+
+    X, y = blobs(0, 1500, 64, 10, spread=1.0)
+    v64 = pactran_gaussian(X, y, precision="float64")
+    assert pactran_gaussian(X, y, precision="float32") == pytest.approx(v64, rel=1e-6)
+    assert pactran_gaussian(X, y) == v64  # auto: float64 at this size
+    monkeypatch.setattr(pactran, "_F32_ABOVE", 0)
+    assert pactran_gaussian(X, y) == pactran_gaussian(X, y, precision="float32") != v64
+    monkeypatch.undo()
+
+    X, y = load_digits(return_X_y=True)
+    starts = [pactran_gaussian(X, y, precision="float64", random_state=s) for s in range(3)]
+    v32 = pactran_gaussian(X, y, precision="float32")
+    assert abs(v32 - starts[0]) > 1e-5 * abs(starts[0])  # not converged: float32 does move it
+    assert abs(v32 - starts[0]) < 0.5 * np.ptp(starts)  # ... by less than the random start
+    with pytest.raises(ValueError, match="precision"):
+        pactran_gaussian(X, y, precision="half")
+
+
 def test_gmm_out_of_memory_is_a_clear_value_error(monkeypatch):
     """The official 0.1 N components rule is infeasible at N = 50 000: an allocation failure
     inside the mixture becomes a ValueError that says what to do, not a bare MemoryError."""
