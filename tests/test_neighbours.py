@@ -40,7 +40,7 @@ def _cases():
 @pytest.mark.parametrize("k", [1, 4, 11])
 def test_loo_neighbours_is_exact(name, k, monkeypatch):
     X = _cases()[name]
-    monkeypatch.setattr(_neighbours, "_block_rows", lambda n, d: 64)  # many blocks, both merges
+    monkeypatch.setattr(_neighbours, "_block_rows", lambda n, d, K: max(64, K + 1))  # many blocks, both merges
     got = loo_neighbours(X, k)
     if name == "tiny":  # the reference, scaled by powers of two (exact) out of underflow/overflow
         want = brute(X * 2.0 ** 1000, k)

@@ -38,44 +38,54 @@ _U32 = 2.0 ** -24
 _U64 = 2.0 ** -53
 
 
-def _block_rows(n: int, d: int) -> int:
+def _block_rows(n: int, d: int, K: int) -> int:
     """Row block: a b x b float32 distance block of about 16 MB, the products large enough
-    for the BLAS to run at full rate."""
-    return int(min(n, 2048))
+    for the BLAS to run at full rate; more than K columns, so a row's first block fills its
+    candidates."""
+    return int(min(n, max(2048, K + 1)))
 
 
-def _merge(cand_d, cand_i, tau, r0, D, c0):
-    """Merge the screened distances ``D`` (rows r0.., columns c0..) into the rows' kept
-    candidates (each row's K smallest so far, ``tau`` the K-th)."""
-    b = D.shape[0]
+def _merge(cand_d, cand_i, tau, g_rows, d_vals, cols):
+    """Merge new screened distances into the kept candidates (each row's K smallest so far,
+    ``tau`` the K-th): entry t is the distance ``d_vals[t]`` of row ``g_rows[t]`` to sample
+    ``cols[t]``. One sort by (row, distance) of the rows' K kept plus their new entries."""
     K = cand_d.shape[1]
-    t = tau[r0:r0 + b]
-    mask = D < t[:, None]
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
-        return
-    hit = np.unique(rows)
-    g = r0 + hit
-    if rows.size > 2 * K * hit.size:  # dense: most of the block is new (a row's first blocks)
-        both_d = np.concatenate([cand_d[g], D[hit]], axis=1)
-        both_i = np.concatenate([cand_i[g], np.broadcast_to(np.arange(c0, c0 + D.shape[1]), (hit.size, D.shape[1]))],
-                                axis=1)
-        part = np.argpartition(both_d, K - 1, axis=1)[:, :K]
-        new_d = np.take_along_axis(both_d, part, axis=1)
-        new_i = np.take_along_axis(both_i, part, axis=1)
-    else:  # sparse: the few entries that beat tau, merged row by row in one sort
-        pos = np.searchsorted(hit, rows)
-        all_r = np.concatenate([np.repeat(np.arange(hit.size), K), pos])
-        all_d = np.concatenate([cand_d[g].ravel(), D[rows, cols]])
-        all_i = np.concatenate([cand_i[g].ravel(), cols + c0])
-        order = np.lexsort((all_d, all_r))
-        starts = np.searchsorted(all_r[order], np.arange(hit.size))
-        take = order[(starts[:, None] + np.arange(K)).ravel()]
-        new_d = all_d[take].reshape(hit.size, K)
-        new_i = all_i[take].reshape(hit.size, K)
-    cand_d[g] = new_d
-    cand_i[g] = new_i
-    tau[g] = new_d.max(axis=1)
+    hit = np.flatnonzero(np.bincount(g_rows, minlength=cand_d.shape[0]))
+    pos = np.searchsorted(hit, g_rows)
+    all_r = np.concatenate([np.repeat(np.arange(hit.size), K), pos])
+    all_d = np.concatenate([cand_d[hit].ravel(), d_vals])
+    all_i = np.concatenate([cand_i[hit].ravel(), cols])
+    order = np.lexsort((all_d, all_r))
+    starts = np.searchsorted(all_r[order], np.arange(hit.size))
+    take = order[(starts[:, None] + np.arange(K)).ravel()]
+    new_d = all_d[take].reshape(hit.size, K)
+    cand_d[hit] = new_d
+    cand_i[hit] = all_i[take].reshape(hit.size, K)
+    tau[hit] = new_d[:, -1]
+
+
+def _first(cand_d, cand_i, tau, r0, D, c0):
+    """The first block a row meets: its K smallest entries (by ``argpartition``)."""
+    K = cand_d.shape[1]
+    part = np.argpartition(D, K - 1, axis=1)[:, :K]
+    dd = np.take_along_axis(D, part, axis=1)
+    o = np.argsort(dd, axis=1, kind="stable")
+    rows = slice(r0, r0 + D.shape[0])
+    cand_d[rows] = np.take_along_axis(dd, o, axis=1)
+    cand_i[rows] = np.take_along_axis(part, o, axis=1) + c0
+    tau[rows] = cand_d[rows, -1]
+
+
+def _nonzero_sparse(mask):
+    """``np.nonzero`` of a C-contiguous boolean matrix that is almost all False: the non-zero
+    8-byte words first (8x fewer elements to scan), then the entries within them."""
+    flat = mask.reshape(-1)
+    if flat.size % 8:
+        return np.nonzero(mask)
+    words = np.flatnonzero(flat.view(np.uint64))
+    idx = (words[:, None] * 8 + np.arange(8)).ravel()
+    idx = idx[flat[idx]]
+    return np.divmod(idx, mask.shape[1])
 
 
 def _exact_sq(X, rows, cols):
@@ -116,27 +126,56 @@ def loo_neighbours(X: np.ndarray, k: int) -> np.ndarray:
     Xs = Xc * scale
     X32 = Xs.astype(np.float32)
     r = np.sqrt(np.einsum("ij,ij->i", Xs, Xs))
-    nrm = np.einsum("ij,ij->i", X32.astype(np.float64), X32.astype(np.float64)).astype(np.float32)
+    nrm = np.einsum("ij,ij->i", X32, X32, dtype=np.float64).astype(np.float32)
+    # augmented so that one product is the screened distance: [-2x_i, |x_i|^2, 1] . [x_j, 1, |x_j|^2]
+    A = np.empty((n, d + 2), dtype=np.float32)
+    np.multiply(X32, -2.0, out=A[:, :d])
+    A[:, d] = nrm
+    A[:, d + 1] = 1.0
+    B = np.empty((n, d + 2), dtype=np.float32)
+    B[:, :d] = X32
+    B[:, d] = 1.0
+    B[:, d + 1] = nrm
+    del X32
 
     cand_d = np.full((n, K), np.inf, dtype=np.float32)
     cand_i = np.full((n, K), -1, dtype=np.int64)
     tau = np.full(n, np.inf, dtype=np.float32)
-    b = _block_rows(n, d)
+    seen = np.zeros(n, dtype=bool)  # rows whose candidates are filled
+    b = _block_rows(n, d, K)
     starts = range(0, n, b)
     for i0 in starts:
-        A = X32[i0:i0 + b]
         for j0 in starts:
             if j0 < i0:
                 continue
-            D = A @ X32[j0:j0 + b].T
-            D *= -2.0
-            D += nrm[j0:j0 + b]
-            D += nrm[i0:i0 + b, None]
+            D = A[i0:i0 + b] @ B[j0:j0 + b].T
+            bi, bj = D.shape
             if i0 == j0:
                 np.fill_diagonal(D, np.inf)
-            _merge(cand_d, cand_i, tau, i0, D, j0)
-            if j0 != i0:
-                _merge(cand_d, cand_i, tau, j0, D.T, i0)
+            fresh_i, fresh_j = not seen[i0], j0 != i0 and not seen[j0]
+            if fresh_i:
+                _first(cand_d, cand_i, tau, i0, D, j0)
+                seen[i0:i0 + bi] = True
+            if fresh_j:
+                _first(cand_d, cand_i, tau, j0, np.ascontiguousarray(D.T), i0)
+                seen[j0:j0 + bj] = True
+            if fresh_i and (fresh_j or i0 == j0):
+                continue
+            # the entries below a row's K-th (rows of I) or a column's K-th (rows of J)
+            ti, tj = tau[i0:i0 + bi], tau[j0:j0 + bj]
+            lim = np.maximum.outer(ti, tj) if (i0 != j0 and not fresh_j) else np.broadcast_to(ti[:, None], D.shape)
+            r_, c_ = _nonzero_sparse(D < lim)
+            if r_.size == 0:
+                continue
+            v = D[r_, c_]
+            if not fresh_i:
+                m = v < ti[r_]
+                if m.any():
+                    _merge(cand_d, cand_i, tau, r_[m] + i0, v[m], c_[m] + j0)
+            if i0 != j0 and not fresh_j:
+                m = v < tj[c_]
+                if m.any():
+                    _merge(cand_d, cand_i, tau, c_[m] + j0, v[m], r_[m] + i0)
 
     rows = np.arange(n)
     exact = _exact_sq(X, rows, cand_i)

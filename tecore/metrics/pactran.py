@@ -166,6 +166,7 @@ def pactran_gamma_gmm(features, labels, *, alpha: float = 1.0, pca_variance: flo
 
 
 _F32_ABOVE = 1e9  # precision="auto": float32 products once N x D x C exceeds this
+_PARALLEL_MIN_ROWS_X_C = 1 << 20  # the row-wise work of an L-BFGS step on two threads above this
 
 
 @validate_params({"lda_factor": _POSITIVE, "s2_factor": _POSITIVE, "max_iter": [Interval(Integral, 1, None)],
@@ -204,10 +205,14 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     Cost: L-BFGS on (D + 1) C parameters, O(N D C) per evaluation.
     """
     c = check_features_labels(features, labels, method="pactran_gaussian", copy=False)
+    from concurrent.futures import ThreadPoolExecutor
+
     from scipy.optimize import minimize
+    from threadpoolctl import ThreadpoolController
 
     n, d = c.X.shape
     C = c.n_classes
+    y = c.y
     if precision == "auto":
         precision = "float32" if n * d * C > _F32_ABOVE else "float64"
     # [X - mean, 1]: the bias is the last row of theta (D + 1, C), so one product gives the
@@ -220,24 +225,40 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     ldas2 = lda_factor * n
     # the official xent keeps sum(Y log(Y + 1e-10)) (one-hot Y: n log(1 + 1e-10))
     ylogy = n * np.log(1.0 + _EPS)
-    rows = np.arange(n)
+    Z64 = np.empty((n, C))  # logits, then probabilities, then the gradient of the loss in them
+    G = Z64 if Xp.dtype == np.float64 else np.empty((n, C), dtype=np.float32)
+    halves = [slice(0, n // 2), slice(n // 2, n)]  # two fixed halves of the rows, summed in this order
 
-    def logits(theta, A):
-        Z = A @ theta.astype(A.dtype, copy=False).reshape(d + 1, C)
-        return Z if Z.dtype == np.float64 else Z.astype(np.float64)
-
-    def loss_of(Z, w):
-        true = np.sum(Z[rows, c.y])
+    def rows_part(sl, Zp):
+        """softmax, loss terms and the gradient matrix of the rows ``sl`` (row-wise work)."""
+        Z = Z64[sl]
+        if Zp is not Z64:
+            np.copyto(Z, Zp[sl])
+        ar, ys = np.arange(Z.shape[0]), y[sl]
+        true = np.sum(Z[ar, ys])
         m, ssum = softmax_flushed_(Z)  # Z becomes the probabilities
-        return (ylogy - (true - np.sum(m + np.log(ssum)))) / n + 0.5 * np.sum(w * w) / ldas2
+        lse = np.sum(m + np.log(ssum))
+        Z[ar, ys] -= 1.0
+        if G is not Z64:
+            np.copyto(G[sl], Z)
+        return true, lse
+
+    ctl = ThreadpoolController()
+    blas = ctl.select(user_api="blas")
+    n_blas = max([i["num_threads"] for i in blas.info()] or [1])
+    pool = ThreadPoolExecutor(2) if n * C >= _PARALLEL_MIN_ROWS_X_C else None
 
     def loss_grad(theta):
         w = theta[:kd].reshape(d, C)
-        Z = logits(theta, Xp)
-        loss = loss_of(Z, w)
-        Z[rows, c.y] -= 1.0
-        G = Z if Xp.dtype == np.float64 else Z.astype(np.float32)
-        grad = (Xp.T @ G).astype(np.float64, copy=False)
+        with ctl.limit(limits=n_blas, user_api="blas"):
+            Zp = np.matmul(Xp, theta.astype(Xp.dtype, copy=False).reshape(d + 1, C),
+                           out=Z64 if Xp.dtype == np.float64 else None)
+        parts = list(pool.map(rows_part, halves, [Zp, Zp])) if pool else [rows_part(h, Zp) for h in halves]
+        true = parts[0][0] + parts[1][0]
+        lse = parts[0][1] + parts[1][1]
+        loss = (ylogy - (true - lse)) / n + 0.5 * np.sum(w * w) / ldas2
+        with ctl.limit(limits=n_blas, user_api="blas"):
+            grad = (Xp.T @ G).astype(np.float64, copy=False)
         grad /= n
         grad[:d] += w / ldas2
         return loss, grad.ravel()
@@ -245,8 +266,25 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     rng = random_state if isinstance(random_state, np.random.RandomState) \
         else np.random.RandomState(random_state)
     theta0 = np.concatenate([rng.normal(size=(d, C)) * 0.03, np.zeros((1, C))]).ravel()
-    theta = minimize(loss_grad, theta0, method="L-BFGS-B", jac=True,
-                     options=dict(maxiter=max_iter), tol=tol).x
+    try:
+        # L-BFGS-B's own BLAS calls (vector operations on (D + 1) C entries) on one thread:
+        # with two, scipy's OpenBLAS threads and numpy's (a second OpenBLAS, spinning after
+        # each product) contend, 5x slower per step; the products above run on n_blas threads
+        with ctl.limit(limits=1, user_api="blas"):
+            theta = minimize(loss_grad, theta0, method="L-BFGS-B", jac=True,
+                             options=dict(maxiter=max_iter), tol=tol).x
+    finally:
+        if pool:
+            pool.shutdown()
+
+    def logits(theta, A):
+        return A @ theta.reshape(d + 1, C)
+
+    def loss_of(Z, w):
+        true = np.sum(Z[np.arange(n), y])
+        m, ssum = softmax_flushed_(Z)  # Z becomes the probabilities
+        return (ylogy - (true - np.sum(m + np.log(ssum)))) / n + 0.5 * np.sum(w * w) / ldas2
+
     p = logits(theta, X1)  # L* and h in float64 whatever the precision of the search
     pac_opt = loss_of(p, theta[:kd])
     h2 = p - p * p
