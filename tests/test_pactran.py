@@ -132,6 +132,21 @@ def test_gaussian_float32_products(monkeypatch):
         pactran_gaussian(X, y, precision="half")
 
 
+def test_threads_do_not_change_values(monkeypatch):
+    """The row-wise passes run as two fixed halves, on two threads above a size: the same
+    numbers either way (and the KL sum without log q equals the official formula: golden)."""
+    from tecore.metrics import _stats
+
+    P, y = probs_data(3, 500, 50, 10, 3.0)
+    X, yx = blobs(2, 400, 12, 4, spread=1.0)
+    calls = [lambda: pactran_dirichlet(P, y), lambda: pactran_gamma(P, y), lambda: pactran_gaussian(X, yx),
+             lambda: pactran_gaussian(X, yx, precision="float32")]
+    monkeypatch.setattr(_stats, "PARALLEL_MIN_ELEMENTS", 1 << 62)
+    serial = [f() for f in calls]
+    monkeypatch.setattr(_stats, "PARALLEL_MIN_ELEMENTS", 0)
+    assert [f() for f in calls] == serial
+
+
 def test_gmm_out_of_memory_is_a_clear_value_error(monkeypatch):
     """The official 0.1 N components rule is infeasible at N = 50 000: an allocation failure
     inside the mixture becomes a ValueError that says what to do, not a bare MemoryError."""

@@ -22,10 +22,10 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import digamma, gammaln, logsumexp
+from scipy.special import digamma, gammaln
 
 from tecore.metrics._shared import shared
-from tecore.metrics._stats import softmax_flushed_
+from tecore.metrics._stats import class_sums, row_halves, softmax_flushed_
 from tecore.metrics._checks import (RANDOM_STATE, Interval, Options, check_features_labels,
                                     check_probs_labels, validate_params)
 
@@ -47,48 +47,67 @@ _SEED = [RANDOM_STATE, np.random.RandomState]
 _GMM = {"alpha": _POSITIVE, "pca_variance": [Interval(Real, 0, 1, closed="right")], "random_state": _SEED}
 
 
-def _one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
-    Y = np.zeros((y.shape[0], n_classes))
-    Y[np.arange(y.shape[0]), y] = 1.0
-    return Y
-
-
-def _prior(Y: np.ndarray, alpha: float) -> np.ndarray:
+def _prior(y: np.ndarray, n_classes: int, alpha: float) -> np.ndarray:
     """Official prior concentration a0 (C, 1): alpha times the class frequencies, + 1e-10."""
-    counts = Y.sum(axis=0)[:, None]
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)[:, None]
     return alpha * counts / counts.sum() + _EPS
 
 
-def _normalise(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    log_q = logits - logsumexp(logits, axis=-1, keepdims=True)
-    return np.exp(log_q), log_q
+def _posteriors(log_s: np.ndarray, T: np.ndarray, y: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """The mean-field update q(z): the row softmax of ``log_s + T[y]`` (the official
+    ``logits_qz``, ``Y @ T`` for one-hot Y being the row of T of each sample's class) written
+    into ``Q`` (N, K); returns the (N,) log normalisers (the official ``logsumexp``).
+    Probabilities below the smallest normal float64 are 0 (``softmax_flushed_``): digamma of
+    an empty table cell (~1e-10) is ~-1e10, and their exponentials would be subnormal."""
+    def part(h):
+        q = Q[h]
+        np.take(T, y[h], axis=0, out=q, mode="clip")  # mode="raise" would buffer the output
+        q += log_s[h]
+        m, ssum = softmax_flushed_(q)
+        return (m + np.log(ssum))[:, 0]
+
+    return np.concatenate(row_halves(part, Q.shape[0], Q.size))
 
 
-def _dirichlet(P: np.ndarray, y: np.ndarray, Y: np.ndarray, alpha: float) -> float:
-    a0 = _prior(Y, alpha)
-    qz, log_s = P, np.log(P + _EPS)
+def _kl_sum(T: np.ndarray, y: np.ndarray, Q: np.ndarray, lse: np.ndarray) -> float:
+    """sum over n, k of q (log q - log s), without forming log q: log q - log s = T[y] - lse,
+    so the sum is sum(T * class sums of q) - sum_n lse_n sum_k q_nk (O(N K), one pass)."""
+    return float(np.sum(T * class_sums(Q, y, T.shape[0])) - np.dot(lse, Q.sum(axis=1)))
+
+
+def _dirichlet(P: np.ndarray, y: np.ndarray, n_classes: int, alpha: float) -> float:
+    a0 = _prior(y, n_classes, alpha)
+    log_s = np.log(P + _EPS)
+    Q = np.empty_like(log_s)
+    qz = P
     for _ in range(_N_ITER):
-        aw = a0 + Y.T @ qz  # (C, K)
-        # Y @ M for one-hot Y is the row of M of each sample's class (exact, O(N K))
-        qz, log_qz = _normalise(log_s + digamma(aw)[y] - digamma(aw.sum(axis=0))[None, :])
+        aw = a0 + class_sums(qz, y, n_classes)  # (C, K): the official einsum over one-hot Y
+        T = digamma(aw) - digamma(aw.sum(axis=0))[None, :]
+        lse = _posteriors(log_s, T, y, Q)
+        qz = Q
     log_c0 = gammaln(a0.sum()) - gammaln(a0).sum()
     log_c = gammaln(aw.sum(axis=0)) - gammaln(aw).sum(axis=0)
-    bound = np.sum(log_c0 - log_c - np.sum(qz * (log_qz - log_s), axis=0))
+    # official: sum_k (log_c0 - log_c_k - sum_n q_nk (log q_nk - log s_nk))
+    bound = P.shape[1] * log_c0 - np.sum(log_c) - _kl_sum(T, y, Q, lse)
     # official: pac_dir = -bound / size (lower = better); tecore: higher = better
-    return float(bound / Y.size)
+    return float(bound / (y.shape[0] * n_classes))
 
 
-def _gamma(P: np.ndarray, y: np.ndarray, Y: np.ndarray, alpha: float) -> float:
-    a0 = _prior(Y, alpha)
+def _gamma(P: np.ndarray, y: np.ndarray, n_classes: int, alpha: float) -> float:
+    a0 = _prior(y, n_classes, alpha)
     beta = bw = 1.0
-    qz, log_s = P, np.log(P + _EPS)
+    log_s = np.log(P + _EPS)
+    Q = np.empty_like(log_s)
+    qz = P
     for _ in range(_N_ITER):
-        aw = a0 + Y.T @ qz  # (C, K)
+        aw = a0 + class_sums(qz, y, n_classes)  # (C, K)
         lw = P @ (aw / bw).sum(axis=0)  # (N,)
-        qz, log_qz = _normalise(log_s + (digamma(aw) - np.log(bw))[y])
+        T = digamma(aw) - np.log(bw)
+        lse = _posteriors(log_s, T, y, Q)
+        qz = Q
     bound = (np.sum(gammaln(a0) - gammaln(aw) + aw * np.log(bw) - a0 * np.log(beta))
-             + np.sum(np.sum(qz * (log_qz - log_s), axis=-1) + np.log(lw) - 1.0))
-    return float(-(bound / Y.size + 1.0))
+             + _kl_sum(T, y, Q, lse) + np.sum(np.log(lw) - 1.0))
+    return float(-(bound / (y.shape[0] * n_classes) + 1.0))
 
 
 @validate_params({"alpha": _POSITIVE}, method="pactran_dirichlet")
@@ -102,7 +121,7 @@ def pactran_dirichlet(probs, labels, *, alpha: float = 1.0) -> float:
     Returns minus the official ``pac_dir`` (higher = better). O(N K C) per update.
     """
     c = check_probs_labels(probs, labels, method="pactran_dirichlet")
-    return _dirichlet(c.X, c.y, _one_hot(c.y, c.n_classes), float(alpha))
+    return _dirichlet(c.X, c.y, c.n_classes, float(alpha))
 
 
 @validate_params({"alpha": _POSITIVE}, method="pactran_gamma")
@@ -112,7 +131,7 @@ def pactran_gamma(probs, labels, *, alpha: float = 1.0) -> float:
     (official ``calculate_pac_gamma``, ``alpha=1``). Returns minus the official ``pac_gam``.
     """
     c = check_probs_labels(probs, labels, method="pactran_gamma")
-    return _gamma(c.X, c.y, _one_hot(c.y, c.n_classes), float(alpha))
+    return _gamma(c.X, c.y, c.n_classes, float(alpha))
 
 
 @shared  # pactran_dirichlet_gmm and pactran_gamma_gmm of one pool share the mixture
@@ -166,7 +185,6 @@ def pactran_gamma_gmm(features, labels, *, alpha: float = 1.0, pca_variance: flo
 
 
 _F32_ABOVE = 1e9  # precision="auto": float32 products once N x D x C exceeds this
-_PARALLEL_MIN_ROWS_X_C = 1 << 20  # the row-wise work of an L-BFGS step on two threads above this
 
 
 @validate_params({"lda_factor": _POSITIVE, "s2_factor": _POSITIVE, "max_iter": [Interval(Integral, 1, None)],
@@ -205,8 +223,6 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     Cost: L-BFGS on (D + 1) C parameters, O(N D C) per evaluation.
     """
     c = check_features_labels(features, labels, method="pactran_gaussian", copy=False)
-    from concurrent.futures import ThreadPoolExecutor
-
     from scipy.optimize import minimize
     from threadpoolctl import ThreadpoolController
 
@@ -227,7 +243,6 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     ylogy = n * np.log(1.0 + _EPS)
     Z64 = np.empty((n, C))  # logits, then probabilities, then the gradient of the loss in them
     G = Z64 if Xp.dtype == np.float64 else np.empty((n, C), dtype=np.float32)
-    halves = [slice(0, n // 2), slice(n // 2, n)]  # two fixed halves of the rows, summed in this order
 
     def rows_part(sl, Zp):
         """softmax, loss terms and the gradient matrix of the rows ``sl`` (row-wise work)."""
@@ -246,14 +261,13 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     ctl = ThreadpoolController()
     blas = ctl.select(user_api="blas")
     n_blas = max([i["num_threads"] for i in blas.info()] or [1])
-    pool = ThreadPoolExecutor(2) if n * C >= _PARALLEL_MIN_ROWS_X_C else None
 
     def loss_grad(theta):
         w = theta[:kd].reshape(d, C)
         with ctl.limit(limits=n_blas, user_api="blas"):
             Zp = np.matmul(Xp, theta.astype(Xp.dtype, copy=False).reshape(d + 1, C),
                            out=Z64 if Xp.dtype == np.float64 else None)
-        parts = list(pool.map(rows_part, halves, [Zp, Zp])) if pool else [rows_part(h, Zp) for h in halves]
+        parts = row_halves(lambda h: rows_part(h, Zp), n, n * C)  # summed in this order
         true = parts[0][0] + parts[1][0]
         lse = parts[0][1] + parts[1][1]
         loss = (ylogy - (true - lse)) / n + 0.5 * np.sum(w * w) / ldas2
@@ -266,16 +280,12 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     rng = random_state if isinstance(random_state, np.random.RandomState) \
         else np.random.RandomState(random_state)
     theta0 = np.concatenate([rng.normal(size=(d, C)) * 0.03, np.zeros((1, C))]).ravel()
-    try:
-        # L-BFGS-B's own BLAS calls (vector operations on (D + 1) C entries) on one thread:
-        # with two, scipy's OpenBLAS threads and numpy's (a second OpenBLAS, spinning after
-        # each product) contend, 5x slower per step; the products above run on n_blas threads
-        with ctl.limit(limits=1, user_api="blas"):
-            theta = minimize(loss_grad, theta0, method="L-BFGS-B", jac=True,
-                             options=dict(maxiter=max_iter), tol=tol).x
-    finally:
-        if pool:
-            pool.shutdown()
+    # L-BFGS-B's own BLAS calls (vector operations on (D + 1) C entries) on one thread: with
+    # two, scipy's OpenBLAS threads and numpy's (a second OpenBLAS, spinning after each
+    # product) contend, 5x slower per step; the products above run on n_blas threads
+    with ctl.limit(limits=1, user_api="blas"):
+        theta = minimize(loss_grad, theta0, method="L-BFGS-B", jac=True,
+                         options=dict(maxiter=max_iter), tol=tol).x
 
     def logits(theta, A):
         return A @ theta.reshape(d + 1, C)
