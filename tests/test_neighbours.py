@@ -81,8 +81,19 @@ def test_uncertified_rows_are_redone(monkeypatch):
     assert np.sum(d32 == d32.min()) > 1 or int(np.argmin(d32)) != int(np.argmin(radii))
 
 
-def test_knn_uses_the_exact_search_and_matches_sklearn_brute():
+def test_knn_uses_the_exact_search_and_matches_sklearn_brute(monkeypatch):
     from sklearn.neighbors import NearestNeighbors
+
+    from tecore.metrics import baselines
+
+    calls = []
+    monkeypatch.setattr(baselines, "loo_neighbours", lambda X, k: calls.append(k) or loo_neighbours(X, k))
+    # below the size where the screened search pays off, scikit-learn's; at it, tecore's
+    X0, y0 = np.random.default_rng(0).normal(size=(60, 5)), np.arange(60) % 3
+    knn(X0, y0)
+    assert calls == []
+    monkeypatch.setattr(baselines, "_EXACT_MIN_N", 0)
+    monkeypatch.setattr(baselines, "_EXACT_MIN_D", 0)
 
     rng = np.random.default_rng(1)
     X = (rng.normal(size=(900, 40)) + 3.0).astype(np.float32)
@@ -97,6 +108,9 @@ def test_knn_uses_the_exact_search_and_matches_sklearn_brute():
         want = float(np.mean(votes.argmax(axis=1) == y))
         assert knn(X, y, n_neighbors=k) == pytest.approx(want, abs=0)
         assert knn(X, y, n_neighbors=k, metric="sqeuclidean") == knn(X, y, n_neighbors=k)
+    assert calls == [1, 1, 1, 5, 5, 5]
+    assert knn(X, y, n_neighbors=3, metric="cosine") == baselines.knn(X, y, n_neighbors=3, metric="cosine")
+    assert calls == [1, 1, 1, 5, 5, 5]  # other metrics: scikit-learn
     before = X.copy()
     knn(X, y)
     np.testing.assert_array_equal(X, before)

@@ -23,6 +23,9 @@ from tecore.metrics._neighbours import loo_neighbours
 __all__ = ["knn", "imagenet_top1"]
 
 _EUCLIDEAN = ("euclidean", "l2", "sqeuclidean")
+# tecore's screened search from this size on (measured crossover, D = 768: N ~ 6000; at
+# D = 64 scikit-learn stays faster at N = 12 000)
+_EXACT_MIN_N, _EXACT_MIN_D = 8192, 256
 
 
 @validate_params({"n_neighbors": [Interval(Integral, 1, None)], "metric": [str, callable]}, method="knn")
@@ -39,14 +42,17 @@ def knn(features, labels, *, n_neighbors: int = 1, metric: str = "euclidean") ->
     ``cross_val_score(KNeighborsClassifier(k, metric=metric), X, y, cv=LeaveOneOut())``
     (tested) at the cost of one neighbour search. O(N² D) with brute force.
 
-    The Euclidean metric (``"euclidean"``, ``"l2"``, ``"sqeuclidean"``: the same
-    neighbours) runs tecore's exact search (:mod:`tecore.metrics._neighbours`): each pair
-    once, screened by float32 products, every row's neighbours then measured in float64
-    and certified against the float32 rounding bound (rows that cannot be certified are
-    redone exactly). The neighbours are those of the float64 distance, ties to the smaller
-    index, as scikit-learn's brute force; 4x fewer floating-point operations at twice the
-    rate (N = 50 000, D = 768: ``benchmarks/results/metrics_speed.md``). Other metrics go
-    through scikit-learn ``NearestNeighbors``.
+    Large Euclidean cases (``"euclidean"``, ``"l2"``, ``"sqeuclidean"``: the same
+    neighbours; N >= 8192 and D >= 256) run tecore's exact search
+    (:mod:`tecore.metrics._neighbours`): each pair once, screened by float32 products, every
+    row's candidates then measured in float64 and certified against the float32 rounding
+    bound (rows that cannot be certified are redone exactly). The neighbours are those of
+    the float64 distance, ties to the smaller index, as scikit-learn's brute force (which
+    computes the same distances by the Gram trick: the two can differ only where two
+    distances agree to ~1e-13); a quarter of the floating-point operations at twice the
+    rate: 43 s -> 19 s at N = 50 000, D = 768 (``benchmarks/results/metrics_speed.md``).
+    Smaller cases, where its per-pair bookkeeping costs more than it saves, and other
+    metrics go through scikit-learn ``NearestNeighbors``.
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -55,7 +61,7 @@ def knn(features, labels, *, n_neighbors: int = 1, metric: str = "euclidean") ->
     n = c.X.shape[0]
     if k >= n:
         raise ValueError(f"n_neighbors must be smaller than the number of samples ({n}), got {k}.")
-    if isinstance(metric, str) and metric in _EUCLIDEAN:
+    if isinstance(metric, str) and metric in _EUCLIDEAN and n >= _EXACT_MIN_N and c.X.shape[1] >= _EXACT_MIN_D:
         idx = loo_neighbours(c.X, k)
     else:
         try:
