@@ -147,6 +147,28 @@ def test_threads_do_not_change_values(monkeypatch):
     assert [f() for f in calls] == serial
 
 
+def test_gmm_subsampled_fit():
+    """Above max_fit_samples the mixture is fitted on a stratified subsample (0.1 n of it
+    components) and the posteriors cover all N; at or below it the official estimator."""
+    X, y = blobs(0, 600, 16, 4, spread=1.0)
+    exact = pactran_dirichlet_gmm(X, y, max_fit_samples=None)
+    assert pactran_dirichlet_gmm(X, y, max_fit_samples=600) == exact
+    assert pactran_dirichlet_gmm(X, y) == exact  # N <= 5000: the default is the official one
+    P = gmm_posteriors(X, y, max_fit_samples=300)
+    assert P.shape == (600, 30)  # max(min(C, 0.2 n), 0.1 n) with n = 300
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(P, gmm_posteriors(X, y, max_fit_samples=300))  # seeded
+    assert not np.array_equal(P, gmm_posteriors(X, y, max_fit_samples=300, random_state=1))
+    # fewer components: the level moves (benchmarks/README.md), the order of a clearly
+    # better and a clearly worse feature set stays
+    Xw = X + np.random.default_rng(1).normal(scale=3.0, size=X.shape)
+    for fn in (pactran_dirichlet_gmm, pactran_gamma_gmm):
+        assert fn(X, y, max_fit_samples=300) > fn(Xw, y, max_fit_samples=300)
+        assert fn(X, y) > fn(Xw, y)
+    with pytest.raises(ValueError, match="max_fit_samples"):
+        pactran_gamma_gmm(X, y, max_fit_samples=5)
+
+
 def test_gmm_out_of_memory_is_a_clear_value_error(monkeypatch):
     """The official 0.1 N components rule is infeasible at N = 50 000: an allocation failure
     inside the mixture becomes a ValueError that says what to do, not a bare MemoryError."""

@@ -44,7 +44,8 @@ _EPS = 1e-10
 
 _POSITIVE = [Interval(Real, 0, None, closed="neither")]
 _SEED = [RANDOM_STATE, np.random.RandomState]
-_GMM = {"alpha": _POSITIVE, "pca_variance": [Interval(Real, 0, 1, closed="right")], "random_state": _SEED}
+_GMM = {"alpha": _POSITIVE, "pca_variance": [Interval(Real, 0, 1, closed="right")], "random_state": _SEED,
+        "max_fit_samples": [None, Interval(Integral, 10, None)]}
 
 
 def _prior(y: np.ndarray, n_classes: int, alpha: float) -> np.ndarray:
@@ -134,53 +135,82 @@ def pactran_gamma(probs, labels, *, alpha: float = 1.0) -> float:
     return _gamma(c.X, c.y, c.n_classes, float(alpha))
 
 
+#: default ``max_fit_samples`` of the mixture variants (as N-LEEP's and LP's): above it the
+#: mixture is fitted on a class-stratified subsample of this many samples
+GMM_MAX_FIT_SAMPLES = 5000
+
+
 @shared  # pactran_dirichlet_gmm and pactran_gamma_gmm of one pool share the mixture
-def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=0) -> np.ndarray:
+def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=0,
+                   max_fit_samples: int | None = GMM_MAX_FIT_SAMPLES) -> np.ndarray:
     """The official ``gmm_estimator``: PCA keeping ``pca_variance`` of the variance, then a
-    full-covariance Gaussian mixture with max(min(C, int(0.2 N)), int(0.1 N)) components;
+    full-covariance Gaussian mixture with max(min(C, int(0.2 n)), int(0.1 n)) components;
     returns its posteriors (N, n_components). The official code leaves the mixture's seed to
-    numpy's global state; here it is ``random_state`` (an int or a RandomState)."""
+    numpy's global state; here it is ``random_state`` (an int or a RandomState).
+
+    ``max_fit_samples`` (default 5000): up to this N, the official estimator (n = N, scikit-
+    learn's PCA and mixture on all samples). Above it, the rule's 0.1 N components grow with
+    N (5000 full-covariance components at N = 50 000: an N x 5000 posterior matrix per EM
+    step, hours and tens of GB), so, as N-LEEP and LP do, the mixture is *fitted* on a
+    class-stratified random subsample of ``max_fit_samples`` samples (n = that size, so 0.1 n
+    components: 500 by default; the subsample drawn with ``random_state``), on an exact PCA
+    of all N (tecore's Gram eigendecomposition, :func:`tecore.metrics.nleep._pca_variance`),
+    and the posteriors are computed for all N. ``None`` always fits on all N (the official
+    behaviour). Measured effect on the value: ``benchmarks/README.md`` (subsampled fits).
+    """
     from sklearn.decomposition import PCA
     from sklearn.mixture import GaussianMixture
+
+    from tecore.metrics._subsample import stratified_subsample
+    from tecore.metrics.nleep import _pca_variance, _posteriors
 
     c = check_features_labels(features, labels, method="PACTran (GMM)")
     from tecore.metrics._checks import check_param
 
     check_param(pca_variance, "pca_variance", _GMM["pca_variance"], method="PACTran (GMM)")
+    check_param(max_fit_samples, "max_fit_samples", _GMM["max_fit_samples"], method="PACTran (GMM)")
     n = c.X.shape[0]
-    n_comp = max(min(c.n_classes, int(n * 0.2)), int(n * 0.1))
+    seed = random_state.randint(2 ** 31) if isinstance(random_state, np.random.RandomState) else random_state
+    fit = stratified_subsample(c.y, c.n_classes, max_fit_samples, 1, seed)
+    n_fit = n if fit is None else len(fit)
+    n_comp = max(min(c.n_classes, int(n_fit * 0.2)), int(n_fit * 0.1))
     if n_comp < 1:
-        raise ValueError(f"PACTran (GMM) needs at least 10 samples for its mixture, got {n}.")
-    Z = PCA(n_components=pca_variance).fit_transform(c.X)
+        raise ValueError(f"PACTran (GMM) needs at least 10 samples for its mixture, got {n_fit}.")
+    Z = PCA(n_components=pca_variance).fit_transform(c.X) if fit is None else _pca_variance(c.X, pca_variance)
     try:
-        gmm = GaussianMixture(n_components=n_comp, random_state=random_state).fit(Z)
-        return gmm.predict_proba(Z)
+        gmm = GaussianMixture(n_components=n_comp, random_state=random_state).fit(Z if fit is None else Z[fit])
+        return gmm.predict_proba(Z) if fit is None else _posteriors(gmm, Z)
     except MemoryError:
         # the official rule gives 0.1 N components: at N = 50 000, 5000 full-covariance
         # components and an N x 5000 float64 posterior matrix per EM step
         raise ValueError(
             f"PACTran (GMM) ran out of memory: the official rule fits {n_comp} mixture components "
-            f"(0.1 N) to {n} samples ({Z.shape[1]} PCA dimensions), an {n} x {n_comp} posterior "
-            "matrix per EM step. Score a stratified subsample of the target (a few thousand "
-            "samples), or use pactran_dirichlet / pactran_gamma on source probabilities."
+            f"(0.1 N) to {n_fit} samples ({Z.shape[1]} PCA dimensions), an {n_fit} x {n_comp} posterior "
+            "matrix per EM step. Fit the mixture on a subsample (max_fit_samples, default "
+            f"{GMM_MAX_FIT_SAMPLES}), score a stratified subsample of the target, or use "
+            "pactran_dirichlet / pactran_gamma on source probabilities."
         ) from None
 
 
 @validate_params(_GMM, method="pactran_dirichlet_gmm")
 def pactran_dirichlet_gmm(features, labels, *, alpha: float = 1.0, pca_variance: float = 0.8,
-                          random_state=0) -> float:
+                          random_state=0, max_fit_samples: int | None = GMM_MAX_FIT_SAMPLES) -> float:
     """PACTran-Dirichlet on the Gaussian-mixture posteriors of the features
-    (:func:`gmm_posteriors`; the official ``pac_ndir``). Returns minus the official value."""
-    P = gmm_posteriors(features, labels, pca_variance=pca_variance, random_state=random_state)
+    (:func:`gmm_posteriors`, whose ``max_fit_samples`` subsamples the mixture's fit above
+    5000 samples; the official ``pac_ndir``). Returns minus the official value."""
+    P = gmm_posteriors(features, labels, pca_variance=pca_variance, random_state=random_state,
+                       max_fit_samples=max_fit_samples)
     return pactran_dirichlet(P, labels, alpha=alpha)
 
 
 @validate_params(_GMM, method="pactran_gamma_gmm")
 def pactran_gamma_gmm(features, labels, *, alpha: float = 1.0, pca_variance: float = 0.8,
-                      random_state=0) -> float:
+                      random_state=0, max_fit_samples: int | None = GMM_MAX_FIT_SAMPLES) -> float:
     """PACTran-Gamma on the Gaussian-mixture posteriors of the features (official
-    ``pac_ngam``). Returns minus the official value."""
-    P = gmm_posteriors(features, labels, pca_variance=pca_variance, random_state=random_state)
+    ``pac_ngam``; ``max_fit_samples`` as :func:`gmm_posteriors`). Returns minus the official
+    value."""
+    P = gmm_posteriors(features, labels, pca_variance=pca_variance, random_state=random_state,
+                       max_fit_samples=max_fit_samples)
     return pactran_gamma(P, labels, alpha=alpha)
 
 
@@ -212,14 +242,14 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
 
     ``precision``: the dtype of the two N x D x C matrix products of every L-BFGS step
     (softmax, loss and gradient sums stay float64; L* and h are always evaluated in
-    float64). ``"float64"`` is the official arithmetic (the golden values hold to 1e-7 at
-    every size). ``"float32"`` runs the products 3x faster; the float32 rounding (~1e-7)
-    moves the L-BFGS path, by ~1e-6 relative where the 100 iterations converge and, where
-    they stop short, by less than the spread between random starts (N = 50 000, D = 768,
-    C = 100: 2.3e-4 against 6.0e-4 between ``random_state`` 0 and 1; the converged value
-    is further from either; ``benchmarks/README.md``). ``"auto"`` (default) is
-    ``"float64"`` up to N x D x C = 1e9 and ``"float32"`` above (float64 would take
-    over a minute a model on 2 cores there; the 10-model pool of issue 12).
+    float64). ``"float64"`` is the official arithmetic (the golden values hold to 1e-7).
+    ``"float32"`` runs the products 3x faster; the float32 rounding (~1e-7) moves the
+    L-BFGS path, by ~1e-8 relative where the 100 iterations converge and, where they stop
+    short, by less than the spread between random starts (N = 50 000, D = 768, C = 100:
+    3.3e-5, against 6.0e-4 between ``random_state`` 0 and 1, and 8.3e-4 to the converged
+    value; ``benchmarks/README.md``). ``"auto"`` (default) is ``"float64"`` up to
+    N x D x C = 1e9 and ``"float32"`` above (float64 takes ~40 s a model on 2 cores at
+    that size; the 10-model pool of issue 12 has 300 s).
     Cost: L-BFGS on (D + 1) C parameters, O(N D C) per evaluation.
     """
     c = check_features_labels(features, labels, method="pactran_gaussian", copy=False)
