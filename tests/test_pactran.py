@@ -145,6 +145,14 @@ def test_threads_do_not_change_values(monkeypatch):
     serial = [f() for f in calls]
     monkeypatch.setattr(_stats, "PARALLEL_MIN_ELEMENTS", 0)
     assert [f() for f in calls] == serial
+    # nor the BLAS thread count (OpenBLAS splits a float32 product's sums by thread)
+    from threadpoolctl import threadpool_limits
+
+    Xb, yb = blobs(3, 3000, 128, 10, spread=1.0)
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = pactran_gaussian(Xb, yb, precision="float32", max_iter=30)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert pactran_gaussian(Xb, yb, precision="float32", max_iter=30) == one
 
 
 def test_gmm_subsampled_fit():

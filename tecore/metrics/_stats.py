@@ -70,7 +70,7 @@ def softmax_flushed_(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 PARALLEL_MIN_ELEMENTS = 1 << 20
 
 
-def row_halves(fn, n: int, n_elements: int) -> list:
+def row_halves(fn, n: int, n_elements: int) -> list:  # n_elements: the size of the work
     """``[fn(rows 0 .. n/2), fn(rows n/2 .. n)]`` for row-wise numpy work (softmax passes over
     an N x K array): two fixed halves, so the numbers are the same whether or not they run
     on two threads, which they do above ``PARALLEL_MIN_ELEMENTS`` (numpy releases the GIL in
