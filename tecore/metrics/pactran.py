@@ -246,10 +246,10 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     ``"float32"`` runs the products 3x faster; the float32 rounding (~1e-7) moves the
     L-BFGS path, by ~1e-8 relative where the 100 iterations converge and, where they stop
     short, by less than the spread between random starts (N = 50 000, D = 768, C = 100:
-    3.3e-5, against 6.0e-4 between ``random_state`` 0 and 1, and 8.3e-4 to the converged
+    5.6e-5, against 6.0e-4 between ``random_state`` 0 and 1, and 8.3e-4 to the converged
     value; ``benchmarks/README.md``). ``"auto"`` (default) is ``"float64"`` up to
-    N x D x C = 1e9 and ``"float32"`` above (float64 takes ~40 s a model on 2 cores at
-    that size; the 10-model pool of issue 12 has 300 s).
+    N x D x C = 1e9 and ``"float32"`` above (at N = 50 000, D = 768, C = 100 on 2 cores:
+    13.6 s against 29.4 s a model; the 10-model pool of issue 12 has 300 s).
     Cost: L-BFGS on (D + 1) C parameters, O(N D C) per evaluation.
     """
     c = check_features_labels(features, labels, method="pactran_gaussian", copy=False)
