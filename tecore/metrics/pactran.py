@@ -249,7 +249,10 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     5.6e-5, against 6.0e-4 between ``random_state`` 0 and 1, and 8.3e-4 to the converged
     value; ``benchmarks/README.md``). ``"auto"`` (default) is ``"float64"`` up to
     N x D x C = 1e9 and ``"float32"`` above (at N = 50 000, D = 768, C = 100 on 2 cores:
-    13.6 s against 29.4 s a model; the 10-model pool of issue 12 has 300 s).
+    13.6 s against 29.4 s a model; the 10-model pool of issue 12 has 300 s). Float32 sums
+    also depend on the CPU's BLAS kernels, so at that size two machines can differ at
+    ~1e-4; the thread count does not matter (every product runs single-threaded on two
+    fixed halves of the rows; tested).
     Cost: L-BFGS on (D + 1) C parameters, O(N D C) per evaluation.
     """
     c = check_features_labels(features, labels, method="pactran_gaussian", copy=False)
