@@ -175,6 +175,9 @@ def test_gmm_subsampled_fit():
         assert fn(X, y) > fn(Xw, y)
     with pytest.raises(ValueError, match="max_fit_samples"):
         pactran_gamma_gmm(X, y, max_fit_samples=5)
+    # a RandomState is drawn from only when the fit is subsampled: the official path sees it untouched
+    np.testing.assert_array_equal(gmm_posteriors(X, y, random_state=np.random.RandomState(7)),
+                                  gmm_posteriors(X, y, random_state=np.random.RandomState(7), max_fit_samples=None))
 
 
 def test_gmm_out_of_memory_is_a_clear_value_error(monkeypatch):

@@ -7,7 +7,8 @@ import pytest
 from tecore.metrics._subsample import stratified_subsample
 from tecore.metrics.itm import itm
 from tecore.metrics.nca import lp
-from tecore.metrics.nleep import _pca_variance, _posteriors, nleep
+from tecore.metrics._pca import gmm_predict_proba as _posteriors, pca_variance_scores as _pca_variance
+from tecore.metrics.nleep import nleep
 from tests._metric_props import blobs
 
 

@@ -125,7 +125,7 @@ def loo_neighbours(X: np.ndarray, k: int) -> np.ndarray:
     scale = 2.0 ** -np.ceil(np.log2(R))  # exact: R scaled into (1/2, 1]
     Xs = Xc * scale
     X32 = Xs.astype(np.float32)
-    r = np.sqrt(np.einsum("ij,ij->i", Xs, Xs))
+    r = rc * scale  # the norms of Xs (a power-of-two scale is exact)
     nrm = np.einsum("ij,ij->i", X32, X32, dtype=np.float64).astype(np.float32)
     # augmented so that one product is the screened distance: [-2x_i, |x_i|^2, 1] . [x_j, 1, |x_j|^2]
     A = np.empty((n, d + 2), dtype=np.float32)

@@ -1,5 +1,6 @@
 """Exact principal component analysis shared by the metrics that reduce features first
-(GBC, NCTI).
+(GBC, NCTI; N-LEEP and PACTran-GMM by explained variance), and the posteriors of the
+Gaussian mixture N-LEEP and PACTran-GMM fit on such scores.
 
 One symmetric eigendecomposition of the smaller of the two Gram matrices, computing only
 the leading ``k`` eigenpairs, in float64. Component signs follow scikit-learn's
@@ -14,7 +15,7 @@ from scipy import linalg
 
 from tecore.metrics._stats import is_torch
 
-__all__ = ["pca_scores"]
+__all__ = ["pca_scores", "pca_variance_scores", "gmm_predict_proba"]
 
 
 def pca_scores(X: np.ndarray, n_components: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -91,3 +92,38 @@ def _pca_torch(X, n_components):
     signs = torch.sign(V[idx, torch.arange(V.shape[1], device=V.device)])
     V = V * torch.where(signs == 0, torch.ones_like(signs), signs)
     return Xc @ V, w / max(n - 1, 1)
+
+
+def pca_variance_scores(X: np.ndarray, variance: float) -> np.ndarray:
+    """Scores on the fewest principal components explaining more than ``variance`` of the
+    variance (scikit-learn's ``PCA(n_components=variance)`` rule; all components at 1)."""
+    if variance >= 1:
+        return pca_scores(X, None)[0]
+    Xc = X - X.mean(axis=0)
+    w = linalg.eigvalsh(Xc.T @ Xc if X.shape[0] >= X.shape[1] else Xc @ Xc.T)[::-1]
+    w = np.clip(w, 0.0, None)
+    ratio = np.cumsum(w) / max(w.sum(), np.finfo(float).tiny)
+    k = int(np.searchsorted(ratio, variance, side="right")) + 1
+    return pca_scores(X, min(k, len(w)))[0]
+
+
+def gmm_predict_proba(gmm, Z: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """``gmm.predict_proba(Z)`` (equal up to rounding), for a full-covariance mixture in
+    chunks of ``chunk`` rows with one GEMM against all K whitening matrices at once
+    (scikit-learn loops over the K components: 1.7x slower at N = 50 000, K = 500, d = 49)."""
+    from scipy.special import softmax
+
+    if gmm.covariance_type != "full":
+        return gmm.predict_proba(Z)
+    K, d = gmm.means_.shape
+    P = gmm.precisions_cholesky_  # (K, d, d): (x - mu_k) @ P_k is whitened
+    P_all = P.transpose(1, 0, 2).reshape(d, K * d)
+    mu_p = np.einsum("kd,kde->ke", gmm.means_, P)
+    const = (-0.5 * d * np.log(2 * np.pi) + np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
+             + np.log(gmm.weights_))
+    logp = np.empty((Z.shape[0], K))
+    for s in range(0, Z.shape[0], chunk):
+        W = (Z[s:s + chunk] @ P_all).reshape(-1, K, d)
+        W -= mu_p
+        logp[s:s + chunk] = const - 0.5 * np.einsum("nkd,nkd->nk", W, W)
+    return softmax(logp, axis=1)

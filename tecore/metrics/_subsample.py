@@ -1,12 +1,16 @@
 """The class-stratified subsample on which the iterative estimators of N-LEEP (Gaussian
-mixture) and S_LP (NCA) are *fitted* at large N; the fitted model is then applied to all N
-samples (see ``max_fit_samples`` of :func:`tecore.metrics.nleep.nleep` and
-:func:`tecore.metrics.nca.lp`)."""
+mixture), S_LP (NCA) and PACTran's mixture variants are *fitted* at large N; the fitted model
+is then applied to all N samples (see ``max_fit_samples`` of :func:`tecore.metrics.nleep.nleep`,
+:func:`tecore.metrics.nca.lp` and :func:`tecore.metrics.pactran.gmm_posteriors`)."""
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stratified_subsample"]
+__all__ = ["stratified_subsample", "MAX_FIT_SAMPLES"]
+
+#: the default ``max_fit_samples`` of those estimators: above it they are fitted on a
+#: stratified subsample of this many samples
+MAX_FIT_SAMPLES = 5000
 
 
 def stratified_subsample(y: np.ndarray, n_classes: int, m: int | None, per_class_min: int,

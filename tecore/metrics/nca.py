@@ -23,12 +23,9 @@ from tecore.metrics._lda import lda_svd
 from tecore.metrics._stats import _TINY, softmax_flushed_
 from tecore.metrics._pool_minmax import check_terms
 from tecore.metrics._shared import shared
-from tecore.metrics._subsample import stratified_subsample
+from tecore.metrics._subsample import MAX_FIT_SAMPLES, stratified_subsample
 
 __all__ = ["lp", "lp_fu_terms", "combine_lp_fu"]
-
-#: default ``max_fit_samples`` of :func:`lp`: above it NCA is fitted on a stratified subsample
-MAX_FIT_SAMPLES = 5000
 
 
 @shared  # lp_fu's terms reuse the lp of the same pool (tecore.metrics._shared)

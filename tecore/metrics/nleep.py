@@ -12,50 +12,10 @@ from numbers import Integral, Real
 
 from tecore.metrics._checks import (BOOLEAN, RANDOM_STATE, Interval, Options, check_features_labels,
                                     finite_result, validate_params)
-from tecore.metrics._pca import pca_scores
-from tecore.metrics._subsample import stratified_subsample
+from tecore.metrics._pca import gmm_predict_proba, pca_variance_scores
+from tecore.metrics._subsample import MAX_FIT_SAMPLES, stratified_subsample
 
 __all__ = ["nleep"]
-
-#: default ``max_fit_samples``: above it the mixture is fitted on a stratified subsample
-MAX_FIT_SAMPLES = 5000
-
-
-def _pca_variance(X: np.ndarray, variance: float) -> np.ndarray:
-    """Scores on the fewest principal components explaining more than ``variance`` of the
-    variance (scikit-learn's ``PCA(n_components=variance)`` rule; all components at 1)."""
-    from scipy import linalg
-
-    if variance >= 1:
-        return pca_scores(X, None)[0]
-    Xc = X - X.mean(axis=0)
-    w = linalg.eigvalsh(Xc.T @ Xc if X.shape[0] >= X.shape[1] else Xc @ Xc.T)[::-1]
-    w = np.clip(w, 0.0, None)
-    ratio = np.cumsum(w) / max(w.sum(), np.finfo(float).tiny)
-    k = int(np.searchsorted(ratio, variance, side="right")) + 1
-    return pca_scores(X, min(k, len(w)))[0]
-
-
-def _posteriors(gmm, Z: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """``gmm.predict_proba(Z)`` (equal up to rounding), for a full-covariance mixture in
-    chunks of ``chunk`` rows with one GEMM against all K whitening matrices at once
-    (scikit-learn loops over the K components: 1.7x slower at N = 50 000, K = 500, d = 49)."""
-    from scipy.special import softmax
-
-    if gmm.covariance_type != "full":
-        return gmm.predict_proba(Z)
-    K, d = gmm.means_.shape
-    P = gmm.precisions_cholesky_  # (K, d, d): (x - mu_k) @ P_k is whitened
-    P_all = P.transpose(1, 0, 2).reshape(d, K * d)
-    mu_p = np.einsum("kd,kde->ke", gmm.means_, P)
-    const = (-0.5 * d * np.log(2 * np.pi) + np.log(np.diagonal(P, axis1=1, axis2=2)).sum(axis=1)
-             + np.log(gmm.weights_))
-    logp = np.empty((Z.shape[0], K))
-    for s in range(0, Z.shape[0], chunk):
-        W = (Z[s:s + chunk] @ P_all).reshape(-1, K, d)
-        W -= mu_p
-        logp[s:s + chunk] = const - 0.5 * np.einsum("nkd,nkd->nk", W, W)
-    return softmax(logp, axis=1)
 
 
 @validate_params({"pca_variance": [Interval(Real, 0, 1, closed="right")],
@@ -114,7 +74,7 @@ def nleep(features, labels, *, pca_variance: float = 0.8, components_per_class: 
             f"nleep fits {k} mixture components ({components_per_class} per class) but has only "
             f"{c.X.shape[0]} samples; lower components_per_class or use more samples."
         )
-    Z = _pca_variance(c.X, pca_variance)
+    Z = pca_variance_scores(c.X, pca_variance)
     fit = stratified_subsample(c.y, c.n_classes, max_fit_samples, components_per_class, random_state)
     if fit is not None and len(fit) < k:
         raise ValueError(
@@ -136,7 +96,7 @@ def nleep(features, labels, *, pca_variance: float = 0.8, components_per_class: 
             f"{float(np.abs(c.X).max()):.3g}). Standardise the features, lower "
             "components_per_class, or remove duplicated samples."
         ) from None
-    post = _posteriors(gmm, Z)  # p(z|x), N x k
+    post = gmm_predict_proba(gmm, Z)  # p(z|x), N x k
     onehot = np.zeros((c.X.shape[0], c.n_classes))
     onehot[np.arange(c.X.shape[0]), c.y] = 1.0
     joint = onehot.T @ post / c.X.shape[0]

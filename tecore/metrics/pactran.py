@@ -26,6 +26,7 @@ from scipy.special import digamma, gammaln
 
 from tecore.metrics._shared import shared
 from tecore.metrics._stats import class_sums, row_halves, softmax_flushed_
+from tecore.metrics._subsample import MAX_FIT_SAMPLES, stratified_subsample
 from tecore.metrics._checks import (RANDOM_STATE, Interval, Options, check_features_labels,
                                     check_probs_labels, validate_params)
 
@@ -135,14 +136,9 @@ def pactran_gamma(probs, labels, *, alpha: float = 1.0) -> float:
     return _gamma(c.X, c.y, c.n_classes, float(alpha))
 
 
-#: default ``max_fit_samples`` of the mixture variants (as N-LEEP's and LP's): above it the
-#: mixture is fitted on a class-stratified subsample of this many samples
-GMM_MAX_FIT_SAMPLES = 5000
-
-
 @shared  # pactran_dirichlet_gmm and pactran_gamma_gmm of one pool share the mixture
 def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=0,
-                   max_fit_samples: int | None = GMM_MAX_FIT_SAMPLES) -> np.ndarray:
+                   max_fit_samples: int | None = MAX_FIT_SAMPLES) -> np.ndarray:
     """The official ``gmm_estimator``: PCA keeping ``pca_variance`` of the variance, then a
     full-covariance Gaussian mixture with max(min(C, int(0.2 n)), int(0.1 n)) components;
     returns its posteriors (N, n_components). The official code leaves the mixture's seed to
@@ -154,15 +150,14 @@ def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=
     step, hours and tens of GB), so, as N-LEEP and LP do, the mixture is *fitted* on a
     class-stratified random subsample of ``max_fit_samples`` samples (n = that size, so 0.1 n
     components: 500 by default; the subsample drawn with ``random_state``), on an exact PCA
-    of all N (tecore's Gram eigendecomposition, :func:`tecore.metrics.nleep._pca_variance`),
+    of all N (tecore's Gram eigendecomposition, :func:`tecore.metrics._pca.pca_variance_scores`),
     and the posteriors are computed for all N. ``None`` always fits on all N (the official
     behaviour). Measured effect on the value: ``benchmarks/README.md`` (subsampled fits).
     """
     from sklearn.decomposition import PCA
     from sklearn.mixture import GaussianMixture
 
-    from tecore.metrics._subsample import stratified_subsample
-    from tecore.metrics.nleep import _pca_variance, _posteriors
+    from tecore.metrics._pca import gmm_predict_proba, pca_variance_scores
 
     c = check_features_labels(features, labels, method="PACTran (GMM)")
     from tecore.metrics._checks import check_param
@@ -170,16 +165,18 @@ def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=
     check_param(pca_variance, "pca_variance", _GMM["pca_variance"], method="PACTran (GMM)")
     check_param(max_fit_samples, "max_fit_samples", _GMM["max_fit_samples"], method="PACTran (GMM)")
     n = c.X.shape[0]
-    seed = random_state.randint(2 ** 31) if isinstance(random_state, np.random.RandomState) else random_state
-    fit = stratified_subsample(c.y, c.n_classes, max_fit_samples, 1, seed)
+    fit = None
+    if max_fit_samples is not None and n > max_fit_samples:  # only then: a RandomState moves on
+        seed = random_state.randint(2 ** 31) if isinstance(random_state, np.random.RandomState) else random_state
+        fit = stratified_subsample(c.y, c.n_classes, max_fit_samples, 1, seed)
     n_fit = n if fit is None else len(fit)
     n_comp = max(min(c.n_classes, int(n_fit * 0.2)), int(n_fit * 0.1))
     if n_comp < 1:
         raise ValueError(f"PACTran (GMM) needs at least 10 samples for its mixture, got {n_fit}.")
-    Z = PCA(n_components=pca_variance).fit_transform(c.X) if fit is None else _pca_variance(c.X, pca_variance)
+    Z = PCA(n_components=pca_variance).fit_transform(c.X) if fit is None else pca_variance_scores(c.X, pca_variance)
     try:
         gmm = GaussianMixture(n_components=n_comp, random_state=random_state).fit(Z if fit is None else Z[fit])
-        return gmm.predict_proba(Z) if fit is None else _posteriors(gmm, Z)
+        return gmm.predict_proba(Z) if fit is None else gmm_predict_proba(gmm, Z)
     except MemoryError:
         # the official rule gives 0.1 N components: at N = 50 000, 5000 full-covariance
         # components and an N x 5000 float64 posterior matrix per EM step
@@ -187,14 +184,14 @@ def gmm_posteriors(features, labels, *, pca_variance: float = 0.8, random_state=
             f"PACTran (GMM) ran out of memory: the official rule fits {n_comp} mixture components "
             f"(0.1 N) to {n_fit} samples ({Z.shape[1]} PCA dimensions), an {n_fit} x {n_comp} posterior "
             "matrix per EM step. Fit the mixture on a subsample (max_fit_samples, default "
-            f"{GMM_MAX_FIT_SAMPLES}), score a stratified subsample of the target, or use "
+            f"{MAX_FIT_SAMPLES}), score a stratified subsample of the target, or use "
             "pactran_dirichlet / pactran_gamma on source probabilities."
         ) from None
 
 
 @validate_params(_GMM, method="pactran_dirichlet_gmm")
 def pactran_dirichlet_gmm(features, labels, *, alpha: float = 1.0, pca_variance: float = 0.8,
-                          random_state=0, max_fit_samples: int | None = GMM_MAX_FIT_SAMPLES) -> float:
+                          random_state=0, max_fit_samples: int | None = MAX_FIT_SAMPLES) -> float:
     """PACTran-Dirichlet on the Gaussian-mixture posteriors of the features
     (:func:`gmm_posteriors`, whose ``max_fit_samples`` subsamples the mixture's fit above
     5000 samples; the official ``pac_ndir``). Returns minus the official value."""
@@ -205,7 +202,7 @@ def pactran_dirichlet_gmm(features, labels, *, alpha: float = 1.0, pca_variance:
 
 @validate_params(_GMM, method="pactran_gamma_gmm")
 def pactran_gamma_gmm(features, labels, *, alpha: float = 1.0, pca_variance: float = 0.8,
-                      random_state=0, max_fit_samples: int | None = GMM_MAX_FIT_SAMPLES) -> float:
+                      random_state=0, max_fit_samples: int | None = MAX_FIT_SAMPLES) -> float:
     """PACTran-Gamma on the Gaussian-mixture posteriors of the features (official
     ``pac_ngam``; ``max_fit_samples`` as :func:`gmm_posteriors`). Returns minus the official
     value."""
@@ -278,27 +275,34 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
     G = Z64 if Xp.dtype == np.float64 else np.empty((n, C), dtype=np.float32)
     Zp = Z64 if Xp.dtype == np.float64 else np.empty((n, C), dtype=np.float32)
 
+    def loglik(Z, ys):
+        """sum of the true-class logits minus the log normalisers of the logits ``Z``, which
+        become the probabilities (in place)."""
+        true = np.sum(Z[np.arange(Z.shape[0]), ys])
+        m, ssum = softmax_flushed_(Z)
+        return true - np.sum(m + np.log(ssum))
+
+    def objective(ll, w):  # the official mean cross-entropy + ||W||^2 / (2 lambda)
+        return (ylogy - ll) / n + 0.5 * np.sum(w * w) / ldas2
+
     def half(sl, th):
-        """One fixed half of the rows: its logits, softmax, loss terms and gradient partial
-        (one-thread BLAS: the numbers do not depend on the machine's thread count)."""
+        """One fixed half of the rows: its logits, softmax, log-likelihood and gradient
+        partial (one-thread BLAS: the numbers do not depend on the machine's thread count)."""
         np.matmul(Xp[sl], th, out=Zp[sl])
         Z = Z64[sl]
         if Zp is not Z64:
             np.copyto(Z, Zp[sl])
-        ar, ys = np.arange(Z.shape[0]), y[sl]
-        true = np.sum(Z[ar, ys])
-        m, ssum = softmax_flushed_(Z)  # Z becomes the probabilities
-        lse = np.sum(m + np.log(ssum))
-        Z[ar, ys] -= 1.0
+        ll = loglik(Z, y[sl])
+        Z[np.arange(Z.shape[0]), y[sl]] -= 1.0
         if G is not Z64:
             np.copyto(G[sl], Z)
-        return true, lse, Xp[sl].T @ G[sl]
+        return ll, Xp[sl].T @ G[sl]
 
     def loss_grad(theta):
         w = theta[:kd].reshape(d, C)
         th = theta.astype(Xp.dtype).reshape(d + 1, C)
-        (t0, l0, g0), (t1, l1, g1) = row_halves(lambda h: half(h, th), n, n * (d + 1) * C)
-        loss = (ylogy - ((t0 + t1) - (l0 + l1))) / n + 0.5 * np.sum(w * w) / ldas2
+        (l0, g0), (l1, g1) = row_halves(lambda h: half(h, th), n, n * (d + 1) * C)
+        loss = objective(l0 + l1, w)
         grad = (g0 + g1).astype(np.float64, copy=False)  # summed in this order
         grad /= n
         grad[:d] += w / ldas2
@@ -315,16 +319,8 @@ def pactran_gaussian(features, labels, *, lda_factor: float = 1.0, s2_factor: fl
         theta = minimize(loss_grad, theta0, method="L-BFGS-B", jac=True,
                          options=dict(maxiter=max_iter), tol=tol).x
 
-    def logits(theta, A):
-        return A @ theta.reshape(d + 1, C)
-
-    def loss_of(Z, w):
-        true = np.sum(Z[np.arange(n), y])
-        m, ssum = softmax_flushed_(Z)  # Z becomes the probabilities
-        return (ylogy - (true - np.sum(m + np.log(ssum)))) / n + 0.5 * np.sum(w * w) / ldas2
-
-    p = logits(theta, X1)  # L* and h in float64 whatever the precision of the search
-    pac_opt = loss_of(p, theta[:kd])
+    p = X1 @ theta.reshape(d + 1, C)  # L* and h in float64 whatever the precision of the search
+    pac_opt = objective(loglik(p, y), theta[:kd])  # p becomes the probabilities
     h2 = p - p * p
     # sum over (d, c) of the official pac_grad2 = sum_n |x_n|^2 sum_c h2 + D C / λ + sum(h2)
     h_rows = h2.sum(axis=1)
